@@ -1,0 +1,120 @@
+"""The blueprint catalog: which blueprints exist and what each manifest declares.
+
+Rendering lives in `rendering.py`; this module only reads manifests and hashes files,
+so the spec loader and the infra program can use it without Jinja.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from provisioner.errors import BlueprintError
+
+BASE_NAME = "_base"
+Language = Literal["fr", "nl"]
+LANGUAGES: tuple[str, ...] = ("fr", "nl")
+Kind = Literal["national", "region", "province", "section", "candidate"]
+
+
+class PageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str
+    path: dict[Language, str]
+
+
+class Manifest(BaseModel):
+    """A blueprint's manifest.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    kind: Kind
+    required: list[str] = Field(default_factory=list)
+    pages: dict[str, PageSpec]
+    emails: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list)
+    dialers: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    name: str
+    root: Path
+    manifest: Manifest
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+    def page_path(self, page_id: str, lang: str) -> str:
+        return self.manifest.pages[page_id].path[lang]  # type: ignore[index]
+
+
+class Catalog:
+    """Blueprints found under one directory (`blueprints/` by default)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._blueprints: dict[str, Blueprint] = {}
+        self._digests: dict[str, str] = {}
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+        )
+
+    def get(self, name: str) -> Blueprint:
+        if name not in self._blueprints:
+            self._blueprints[name] = self._load(name)
+        return self._blueprints[name]
+
+    @property
+    def base(self) -> Path:
+        return self.root / BASE_NAME
+
+    def digest(self, name: str) -> str:
+        """Hash of every file of the blueprint and of the shared base (for fingerprints)."""
+        if name not in self._digests:
+            self._digests[name] = tree_digest([self.base, self.root / name])
+        return self._digests[name]
+
+    def _load(self, name: str) -> Blueprint:
+        root = self.root / name
+        path = root / "manifest.yaml"
+        if not path.is_file():
+            known = ", ".join(self.names()) or "none"
+            raise BlueprintError(
+                f"{path}: blueprint {name!r} has no manifest.yaml; known blueprints: {known}"
+            )
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            manifest = Manifest.model_validate(data)
+        except yaml.YAMLError as exc:
+            raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise BlueprintError(f"{path}: invalid manifest: {details}") from exc
+        return Blueprint(name=name, root=root, manifest=manifest)
+
+
+def tree_digest(roots: list[Path]) -> str:
+    """A stable hash of the names and contents of every file under `roots`."""
+    digest = hashlib.sha256()
+    for root in roots:
+        if not root.exists():
+            continue
+        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(file.relative_to(root.parent)).encode())
+            digest.update(b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()

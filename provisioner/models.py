@@ -1,0 +1,89 @@
+"""pydantic models of nations.yaml, as written by users (extra keys are errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from provisioner.blueprints import Kind, Language
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Controller(Strict):
+    """The GDPR data controller named on every privacy page."""
+
+    name: str
+    address: str
+    email: str
+    dpo_email: str | None = None
+
+
+class NetworkInfo(Strict):
+    name: str
+    base_domain: str
+    controller: Controller
+
+
+class Geo(Strict):
+    region: str | None = None
+    province: str | None = None
+    municipality: str | None = None
+    postcodes: list[str] = Field(default_factory=list)
+
+
+class Contact(Strict):
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class Candidate(Strict):
+    first_name: str
+    last_name: str
+    list_name: str | None = None
+    list_position: int | None = None
+    role: str | None = None
+
+
+class Colors(Strict):
+    primary: str | None = None
+    accent: str | None = None
+
+
+class Content(Strict):
+    slogan: str | None = None
+    bio: str | None = None
+    photo: str | None = None
+    photo_alt: str | None = None
+    colors: Colors | None = None
+    social: dict[str, str] = Field(default_factory=dict)
+
+
+class NationEntry(Strict):
+    """One item of `nations:` after the blueprint defaults were merged under it."""
+
+    slug: str
+    name: str
+    blueprint: str
+    kind: Kind | None = None
+    parent: str | None = None
+    languages: list[Language] | None = None
+    domain: str | None = None
+    geo: Geo = Field(default_factory=Geo)
+    tags: list[str] = Field(default_factory=list)
+    contact: Contact | None = None
+    candidate: Candidate | None = None
+    content: Content = Field(default_factory=Content)
+
+
+class SpecFile(Strict):
+    """The top level of nations.yaml; `nations` is validated item by item."""
+
+    version: int = 1
+    network: NetworkInfo
+    defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    nations: list[Any]

