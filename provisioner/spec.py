@@ -157,6 +157,7 @@ class _Checker:
 
     def _check_blueprints(self, entries: dict[int, NationEntry]) -> dict[str, str]:
         kinds: dict[str, str] = {}
+        broken: set[str] = set()  # a broken manifest is reported once, not once per nation
         names = self.catalog.names()
         for index, entry in entries.items():
             if entry.blueprint not in names:
@@ -167,19 +168,15 @@ class _Checker:
                     f"use one of: {known}",
                 )
                 continue
+            if entry.blueprint in broken:
+                continue
             try:
                 blueprint = self.catalog.get(entry.blueprint)
             except BlueprintError as exc:
+                broken.add(entry.blueprint)
                 self.add(("nations", index, "blueprint"), str(exc), "")
                 continue
             kinds[entry.blueprint] = blueprint.manifest.kind
-            for field in blueprint.manifest.required:
-                if _lookup(entry, field) in (None, ""):
-                    self.add(
-                        ("nations", index),
-                        f"missing {field!r}, required by blueprint {entry.blueprint!r}",
-                        f"add {field} to this nation",
-                    )
         return kinds
 
     def _check_parents(
@@ -223,6 +220,13 @@ class _Checker:
             loc: Loc = ("nations", index_of[nation.slug])
             if not nation.languages:
                 self.add((*loc, "languages"), "no languages", "set languages here or on a parent")
+            for field in self.catalog.get(nation.blueprint).manifest.required:
+                if _lookup(nation, field) in (None, ""):  # after inheritance: parents may supply it
+                    self.add(
+                        loc,
+                        f"missing {field!r}, required by blueprint {nation.blueprint!r}",
+                        f"add {field} to this nation or to a parent",
+                    )
             lineage = {nation.slug, *(a.slug for a in network.ancestors(nation.slug))}
             for code in nation.geo.postcodes:
                 other = owner.get(code)
@@ -251,8 +255,8 @@ def _cycle_from(start: str, by_slug: dict[str, NationEntry]) -> list[str] | None
     return None
 
 
-def _lookup(entry: NationEntry, dotted_field: str) -> Any:
-    value: Any = entry
+def _lookup(nation: Any, dotted_field: str) -> Any:
+    value: Any = nation
     for part in dotted_field.split("."):
         value = getattr(value, part, None) if value is not None else None
     return value

@@ -1,0 +1,204 @@
+"""Nation in, Build out: every file a nation is made of, computed without side effects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner import __version__
+from provisioner.blueprints import Blueprint, Catalog, tree_digest
+from provisioner.context import email_context, nation_data, network_data, page_context
+from provisioner.errors import BlueprintError
+from provisioner.network import Nation, Network
+from provisioner.rendering import Renderer
+
+AREAS = ("sites", "private", "emails")
+EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
+# Bump when the output format changes, so every nation rebuilds once.
+BUILD_FORMAT = 1
+
+PrivateFiles = Callable[[Nation, Blueprint], tuple[dict[str, bytes], dict[str, int]]]
+
+
+@dataclass
+class Build:
+    """Everything published for one nation, by area (sites, private, emails) and path."""
+
+    slug: str
+    fingerprint: str
+    files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, str]:
+        """`area/path` -> sha256 of the content; what a target compares to skip writes."""
+        return {
+            f"{area}/{path}": hashlib.sha256(data).hexdigest()
+            for area in AREAS
+            for path, data in sorted(self.files[area].items())
+        }
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.manifest(), sort_keys=True).encode()).hexdigest()
+
+
+class Builder:
+    """Builds nations of one network; safe to share across threads once constructed."""
+
+    def __init__(
+        self,
+        network: Network,
+        catalog: Catalog,
+        nations_dir: Path,
+        private_files: PrivateFiles | None = None,
+        private_digest: Callable[[Nation], str] | None = None,
+    ):
+        self.network = network
+        self.catalog = catalog
+        self.nations_dir = nations_dir
+        self.private_files = private_files
+        self.private_digest = private_digest
+        used = sorted({nation.blueprint for nation in network})
+        self.renderers = {name: self._renderer(name) for name in used}
+        self.strings = {name: self._strings(catalog.get(name)) for name in used}
+        self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
+
+    def _renderer(self, name: str) -> Renderer:
+        return Renderer(self.catalog.get(name), self.catalog.base / "templates", self.nations_dir)
+
+    def fingerprint(self, nation: Nation) -> str:
+        """Hash of every input of the nation: rebuild only when this changes."""
+        inputs = {
+            "format": [BUILD_FORMAT, __version__],
+            "nation": nation_data(self.network, nation),
+            "network": network_data(self.network),
+            "blueprint": self.catalog.digest(nation.blueprint),
+            "own_files": tree_digest([self.nations_dir / nation.slug]),
+            "private": self.private_digest(nation) if self.private_digest else "",
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def build(self, nation: Nation, fingerprint: str | None = None) -> Build:
+        blueprint = self.catalog.get(nation.blueprint)
+        result = Build(nation.slug, fingerprint or self.fingerprint(nation))
+        base = {
+            "nation": nation_data(self.network, nation),
+            "network": network_data(self.network),
+            "strings": self.strings[nation.blueprint],
+        }
+        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
+        result.files["sites"] = self._site(nation, blueprint, base, namespaced)
+        result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
+        if self.private_files is not None:
+            result.files["private"], result.counts = self.private_files(nation, blueprint)
+        return result
+
+    def _site(
+        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
+    ) -> dict[str, bytes]:
+        renderer = self.renderers[nation.blueprint]
+        files: dict[str, bytes] = {}
+        for lang in nation.languages:
+            for page_id, page in blueprint.manifest.pages.items():
+                ctx = page_context(base, blueprint, page_id, lang, at_root=False)
+                html = renderer.render(nation.slug, page.template, ctx, namespaced)
+                files[f"{lang}/{blueprint.page_path(page_id, lang)}"] = html.encode()
+        home = blueprint.manifest.pages["home"].template
+        root_ctx = page_context(base, blueprint, "home", nation.languages[0], at_root=True)
+        files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
+        files.update(self.assets[nation.blueprint])
+        files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
+        files["nation.json"] = _public_manifest(base["nation"], sorted(files)).encode()
+        return files
+
+    def _emails(
+        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
+    ) -> dict[str, bytes]:
+        renderer = self.renderers[nation.blueprint]
+        files: dict[str, bytes] = {}
+        for lang in nation.languages:
+            for email_id in blueprint.manifest.emails:
+                ctx = email_context(base, email_id, lang)
+                parts = {
+                    part: renderer.render(nation.slug, f"emails/{email_id}/{name}", ctx, namespaced)
+                    for part, name in EMAIL_PARTS.items()
+                }
+                template = {
+                    "TemplateName": f"{nation.slug}--{email_id}--{lang}",
+                    "SubjectPart": parts["subject"].strip(),
+                    "TextPart": parts["text"],
+                    "HtmlPart": parts["html"],
+                }
+                files[f"{lang}/{email_id}.json"] = _json(template).encode()
+                files[f"{lang}/{email_id}.html"] = parts["html"].encode()
+                files[f"{lang}/{email_id}.txt"] = parts["text"].encode()
+        return files
+
+    def _strings(self, blueprint: Blueprint) -> dict[str, dict[str, Any]]:
+        strings: dict[str, dict[str, Any]] = {}
+        for lang in ("fr", "nl"):
+            merged: dict[str, Any] = {}
+            for folder in (self.catalog.base, blueprint.root):
+                path = folder / "i18n" / f"{lang}.yaml"
+                if path.is_file():
+                    merged = _merge(merged, _read_yaml(path))
+            strings[lang] = merged
+        return strings
+
+    def _shared_assets(self, blueprint: Blueprint) -> dict[str, bytes]:
+        files = _folder_files(self.catalog.base / "assets", "assets/")
+        files.update(_folder_files(blueprint.root / "assets", "assets/"))
+        return files
+
+
+def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {
+        prefix + path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
+    public_keys = (
+        *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
+        *("geo", "coverage", "tags", "inherited_tags", "all_tags"),
+    )
+    data = {key: nation[key] for key in public_keys}
+    data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
+    data["children"] = [child["slug"] for child in nation["children"]]
+    data["files"] = [*files, "nation.json"]
+    data["generator"] = f"provisioner {__version__}"
+    return _json(data)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BlueprintError(f"{path}: must be a mapping of strings")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,202 @@
+"""Parallel orchestration: build and publish many nations, bounded and isolated.
+
+A nation's failure is recorded and never stops the others (unless the failure budget or
+a canary wave says to stop starting new ones). Progress goes to an `Events` listener:
+the engine itself never prints.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from provisioner.build import Builder
+from provisioner.errors import NationError
+from provisioner.network import Nation
+from provisioner.state import Deployed, State
+from provisioner.targets.base import Target
+
+STATUSES = ("deployed", "unchanged", "failed", "skipped")
+
+
+@dataclass
+class Options:
+    jobs: int = 4
+    retries: int = 2
+    max_failures: int | None = None  # stop starting nations once this many failed
+    canary: int = 0  # deploy this many first; stop if any fails
+    force: bool = False  # rebuild even when the fingerprint did not change
+    backoff_s: float = 0.2
+
+
+@dataclass
+class NationResult:
+    slug: str
+    name: str
+    parent: str | None
+    blueprint: str
+    status: str
+    url: str
+    duration_s: float = 0.0
+    started_s: float = 0.0  # seconds since the run started (for the timeline)
+    finished_s: float = 0.0
+    attempts: int = 0
+    release: str | None = None
+    fingerprint: str | None = None
+    files: dict[str, int] = field(default_factory=lambda: {"added": 0, "changed": 0, "removed": 0})
+    counts: dict[str, int] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Events(Protocol):
+    def nation_finished(self, result: NationResult) -> None: ...
+
+
+class NoEvents:
+    def nation_finished(self, result: NationResult) -> None:
+        pass
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Engine:
+    def __init__(
+        self,
+        builder: Builder,
+        target: Target,
+        state: State,
+        options: Options,
+        events: Events | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.builder = builder
+        self.target = target
+        self.state = state
+        self.options = options
+        self.events = events or NoEvents()
+        self.sleep = sleep
+        self._failures = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self, nations: Sequence[Nation], run_id: str) -> list[NationResult]:
+        """Deploy `nations`; return one result per nation, in input order."""
+        self._t0 = time.monotonic()
+        self._run_id = run_id
+        known = self.state.deployed()
+        canary, rest = list(nations[: self.options.canary]), list(nations[self.options.canary :])
+        results = self._wave(canary, known)
+        if any(r.status == "failed" for r in results):
+            self._stop.set()
+        results += self._wave(rest, known)
+        return results
+
+    def _wave(self, nations: list[Nation], known: dict[str, Deployed]) -> list[NationResult]:
+        if not nations:
+            return []
+        workers = max(1, min(self.options.jobs, len(nations)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nation") as pool:
+            return list(pool.map(lambda n: self._one(n, known.get(n.slug)), nations))
+
+    def _one(self, nation: Nation, known: Deployed | None) -> NationResult:
+        result = NationResult(
+            slug=nation.slug,
+            name=nation.name,
+            parent=nation.parent,
+            blueprint=nation.blueprint,
+            status="skipped",
+            url=self.target.url(nation.slug),
+            tags=list(nation.all_tags),
+        )
+        result.started_s = time.monotonic() - self._t0
+        if not self._stop.is_set():
+            self._deploy(nation, known, result)
+        result.finished_s = time.monotonic() - self._t0
+        result.duration_s = round(result.finished_s - result.started_s, 4)
+        if result.status == "failed":
+            self._count_failure()
+        self.state.record_nation(self._run_id, now_iso(), result.as_dict())
+        self.events.nation_finished(result)
+        return result
+
+    def _deploy(self, nation: Nation, known: Deployed | None, result: NationResult) -> None:
+        for attempt in range(1, self.options.retries + 2):
+            result.attempts = attempt
+            try:
+                self._attempt(nation, known, result)
+                return
+            except Exception as exc:  # isolate every failure to its nation
+                result.status, result.error = "failed", _error(exc)
+                if not _transient(exc) or attempt > self.options.retries:
+                    return
+                delay = self.options.backoff_s * 2 ** (attempt - 1)
+                self.sleep(delay + random.uniform(0, delay))  # jitter spreads retries out
+
+    def _attempt(self, nation: Nation, known: Deployed | None, result: NationResult) -> None:
+        fingerprint = self.builder.fingerprint(nation)
+        result.fingerprint = fingerprint
+        live = self.target.current_release(nation.slug)
+        if (
+            not self.options.force
+            and known is not None
+            and known.fingerprint == fingerprint
+            and known.release is not None
+            and known.release == live
+        ):
+            result.status, result.release, result.error = "unchanged", live, None
+            return
+        build = self.builder.build(nation, fingerprint)
+        published = self.target.publish(build)
+        result.counts = build.counts
+        result.files = {
+            "added": len(published.added),
+            "changed": len(published.changed),
+            "removed": len(published.removed),
+        }
+        result.error = None
+        if published.release is None:
+            result.status, result.release = "unchanged", live
+            return
+        result.status, result.release = "deployed", published.release
+        self.state.record_release(
+            nation.slug,
+            published.release,
+            self._run_id,
+            fingerprint,
+            build.digest,
+            now_iso(),
+            build.manifest(),
+        )
+
+    def _count_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            budget = self.options.max_failures
+            if budget is not None and self._failures >= budget:
+                self._stop.set()
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, NationError):
+        return exc.transient
+    return isinstance(exc, (OSError, TimeoutError, ConnectionError))
+
+
+def _error(exc: Exception) -> dict[str, Any]:
+    location = getattr(exc, "location", None)
+    message = str(exc)
+    if location and message.startswith(f"{location}: "):
+        message = message[len(location) + 2 :]
+    return {"type": type(exc).__name__, "message": message, "location": location}

@@ -1,0 +1,179 @@
+"""SQLite store of runs, releases and the last known status of every nation.
+
+The target is the truth about what is live; the state remembers how it got there
+(fingerprints, releases, errors, durations), which makes incremental deploys, reports,
+history and rollback possible.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT, summary TEXT, report TEXT
+);
+CREATE TABLE IF NOT EXISTS nation_runs (
+    run_id TEXT NOT NULL, slug TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (run_id, slug)
+);
+CREATE TABLE IF NOT EXISTS nations (
+    slug TEXT PRIMARY KEY, status TEXT NOT NULL, run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
+    fingerprint TEXT, release TEXT, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    slug TEXT NOT NULL, release TEXT NOT NULL, run_id TEXT NOT NULL, fingerprint TEXT,
+    digest TEXT, created_at TEXT NOT NULL, manifest TEXT NOT NULL,
+    PRIMARY KEY (slug, release)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the state remembers of a nation's last good publish."""
+
+    fingerprint: str | None
+    release: str | None
+
+
+class State:
+    """One SQLite database per target output; safe to call from worker threads."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str, target: str, started_at: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, command, target, started_at) VALUES (?, ?, ?, ?)",
+                (run_id, command, target, started_at),
+            )
+
+    def finish_run(
+        self, run_id: str, finished_at: str, summary: dict[str, int], report: dict[str, Any]
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, summary = ?, report = ? WHERE run_id = ?",
+                (finished_at, json.dumps(summary), json.dumps(report), run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, command, target, started_at, finished_at, summary FROM runs "
+                "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("run_id", "command", "target", "started_at", "finished_at", "summary")
+        return [
+            {**dict(zip(keys, row, strict=True)), "summary": json.loads(row[5] or "{}")}
+            for row in rows
+        ]
+
+    def run_report(self, run_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT report FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    # -- nations ---------------------------------------------------------------------------
+    def deployed(self) -> dict[str, Deployed]:
+        """Last good fingerprint and release of every nation, in one query."""
+        with self._lock:
+            rows = self._db.execute("SELECT slug, fingerprint, release FROM nations").fetchall()
+        return {slug: Deployed(fingerprint, release) for slug, fingerprint, release in rows}
+
+    def record_nation(self, run_id: str, when: str, result: dict[str, Any]) -> None:
+        """Store one nation's outcome; a failure keeps the last good fingerprint and release."""
+        slug, status = result["slug"], result["status"]
+        data = json.dumps(result)
+        good = status in ("deployed", "unchanged")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO nation_runs (run_id, slug, status, data) VALUES (?,?,?,?)",
+                (run_id, slug, status, data),
+            )
+            db.execute(
+                "INSERT INTO nations (slug, status, run_id, updated_at, fingerprint, release, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(slug) DO UPDATE SET"
+                " status = excluded.status, run_id = excluded.run_id,"
+                " updated_at = excluded.updated_at, data = excluded.data,"
+                " fingerprint = CASE WHEN ? THEN excluded.fingerprint ELSE nations.fingerprint END,"
+                " release = CASE WHEN ? THEN excluded.release ELSE nations.release END",
+                (
+                    slug,
+                    status,
+                    run_id,
+                    when,
+                    result.get("fingerprint") if good else None,
+                    result.get("release") if good else None,
+                    data,
+                    good,
+                    good,
+                ),
+            )
+
+    def record_release(
+        self, slug: str, release: str, run_id: str, fingerprint: str, digest: str, when: str,
+        manifest: dict[str, str],
+    ) -> None:  # fmt: skip
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO releases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (slug, release, run_id, fingerprint, digest, when, json.dumps(manifest)),
+            )
+
+    def set_release(self, slug: str, release: str, fingerprint: str | None) -> None:
+        """After a rollback: the nation now serves `release`, built from `fingerprint`."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE nations SET release = ?, fingerprint = ? WHERE slug = ?",
+                (release, fingerprint, slug),
+            )
+
+    def release_fingerprint(self, slug: str, release: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT fingerprint FROM releases WHERE slug = ? AND release = ?", (slug, release)
+            ).fetchone()
+        return row[0] if row else None
+
+    def nation_statuses(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM nations ORDER BY slug").fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def forget(self, slug: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM nations WHERE slug = ?", (slug,))

@@ -1,0 +1,1 @@
+"""Where builds are published: the local filesystem (default) or S3."""

@@ -1,0 +1,67 @@
+"""The Target interface: what the engine needs from a place that serves nations."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from provisioner.build import Build
+
+
+@dataclass
+class PublishResult:
+    """What a publish changed. `release` is None when nothing changed (no new release)."""
+
+    release: str | None
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def new_release_id(digest: str) -> str:
+    """Sortable and unique enough: UTC time to the microsecond plus the build digest."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}{int(now % 1 * 1e6):06d}-{digest[:8]}"
+
+
+class Target(ABC):
+    """A place builds are published to. Implementations must be thread-safe per nation."""
+
+    name: str
+
+    @abstractmethod
+    def current_release(self, slug: str) -> str | None:
+        """The release a nation serves now, or None when it was never published."""
+
+    @abstractmethod
+    def publish(self, build: Build) -> PublishResult:
+        """Publish only what changed, and switch the nation to it atomically."""
+
+    @abstractmethod
+    def url(self, slug: str) -> str:
+        """Where a person can look at the nation's published site."""
+
+    @abstractmethod
+    def deployed_slugs(self) -> set[str]:
+        """Every nation that has something published."""
+
+    @abstractmethod
+    def releases(self, slug: str) -> list[str]:
+        """Kept releases of a nation, oldest first."""
+
+    @abstractmethod
+    def activate(self, slug: str, release: str) -> None:
+        """Switch a nation to one of its kept releases (rollback)."""
+
+    @abstractmethod
+    def remove(self, slug: str) -> None:
+        """Delete everything of a nation (prune)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""

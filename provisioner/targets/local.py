@@ -1,0 +1,165 @@
+"""The local target: release directories on disk, switched by an atomic symlink swap.
+
+    build/sites/<slug>    -> .releases/<slug>/<release>/   (public)
+    build/private/<slug>  -> .releases/<slug>/<release>/   (0700 dirs, 0600 files)
+    build/emails/<slug>   -> .releases/<slug>/<release>/
+
+A new release hard-links every file that did not change from the current release and
+writes only the others, so an unchanged file is never rewritten. Readers follow the
+symlink, which `rename(2)` replaces atomically: nobody ever sees half a site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from provisioner.build import AREAS, Build
+from provisioner.errors import PublishError
+from provisioner.targets.base import PublishResult, Target, new_release_id
+
+PRIVATE_AREAS = {"private", "emails"}
+RELEASES = ".releases"
+
+
+class LocalTarget(Target):
+    name = "local"
+
+    def __init__(self, out: Path, keep_releases: int = 5):
+        self.out = out
+        self.keep = max(1, keep_releases)
+        for area in AREAS:
+            self._mkdir(self.out / area / RELEASES, area)
+
+    def url(self, slug: str) -> str:
+        return (self.out / "sites" / slug / "index.html").resolve().as_uri()
+
+    def current_release(self, slug: str) -> str | None:
+        link = self.out / "sites" / slug
+        try:
+            return Path(os.readlink(link)).name
+        except OSError:
+            return None
+
+    def publish(self, build: Build) -> PublishResult:
+        try:
+            return self._publish(build)
+        except OSError as exc:
+            raise PublishError(f"cannot write {exc.filename or self.out}: {exc.strerror}") from exc
+
+    def _publish(self, build: Build) -> PublishResult:
+        slug = build.slug
+        current = self.current_release(slug)
+        result = PublishResult(release=None)
+        for area in AREAS:
+            old = self._live_digests(area, slug)
+            new = build.files[area]
+            for path, data in new.items():
+                if path not in old:
+                    result.added.append(f"{area}/{path}")
+                elif old[path] != hashlib.sha256(data).hexdigest():
+                    result.changed.append(f"{area}/{path}")
+            result.removed.extend(f"{area}/{p}" for p in old if p not in new)
+        if not result.changed_anything and current is not None:
+            return result
+        release = new_release_id(build.digest)
+        for area in AREAS:
+            self._stage(area, slug, release, build.files[area], current)
+        for area in AREAS:  # public last: private data is in place before the site points at it
+            if area != "sites":
+                self._switch(area, slug, release)
+        self._switch("sites", slug, release)
+        self._prune_releases(slug, keep_also=release)
+        result.release = release
+        return result
+
+    def _live_digests(self, area: str, slug: str) -> dict[str, str]:
+        live = self.out / area / slug
+        if not live.is_dir():
+            return {}
+        return {
+            path.relative_to(live).as_posix(): _sha256(path)
+            for path in live.rglob("*")
+            if path.is_file()
+        }
+
+    def _stage(
+        self, area: str, slug: str, release: str, files: dict[str, bytes], current: str | None
+    ) -> None:
+        releases = self.out / area / RELEASES / slug
+        self._mkdir(releases, area)
+        staging = releases / f".{release}.tmp"
+        if staging.exists():
+            shutil.rmtree(staging)
+        self._mkdir(staging, area)
+        previous = releases / current if current else None
+        for path, data in files.items():
+            target = staging / path
+            self._mkdir(target.parent, area)
+            old = previous / path if previous else None
+            if old is not None and old.is_file() and _same(old, data):
+                os.link(old, target)  # unchanged: same inode, nothing rewritten
+            else:
+                self._write(target, data, area)
+        staging.rename(releases / release)
+
+    def _switch(self, area: str, slug: str, release: str) -> None:
+        link = self.out / area / slug
+        temp = self.out / area / f".{slug}.link.tmp"
+        if temp.is_symlink() or temp.exists():
+            temp.unlink()
+        os.symlink(Path(RELEASES) / slug / release, temp)
+        os.replace(temp, link)
+
+    def _write(self, path: Path, data: bytes, area: str) -> None:
+        mode = 0o600 if area in PRIVATE_AREAS else 0o644
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(path, mode)
+
+    def _mkdir(self, path: Path, area: str) -> None:
+        mode = 0o700 if area in PRIVATE_AREAS else 0o755
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+        if area in PRIVATE_AREAS:
+            os.chmod(path, mode)
+
+    def releases(self, slug: str) -> list[str]:
+        folder = self.out / "sites" / RELEASES / slug
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+    def _prune_releases(self, slug: str, keep_also: str) -> None:
+        kept = self.releases(slug)
+        for release in kept[: max(0, len(kept) - self.keep)]:
+            if release == keep_also:
+                continue
+            for area in AREAS:
+                shutil.rmtree(self.out / area / RELEASES / slug / release, ignore_errors=True)
+
+    def activate(self, slug: str, release: str) -> None:
+        for area in AREAS:
+            if (self.out / area / RELEASES / slug / release).is_dir():
+                self._switch(area, slug, release)
+
+    def deployed_slugs(self) -> set[str]:
+        sites = self.out / "sites"
+        return {p.name for p in sites.iterdir() if p.is_symlink() and not p.name.startswith(".")}
+
+    def remove(self, slug: str) -> None:
+        for area in AREAS:
+            link = self.out / area / slug
+            if link.is_symlink():
+                link.unlink()
+            shutil.rmtree(self.out / area / RELEASES / slug, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _same(path: Path, data: bytes) -> bool:
+    return path.stat().st_size == len(data) and path.read_bytes() == data

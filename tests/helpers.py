@@ -1,0 +1,104 @@
+"""Small file trees built inline, so each test shows the input it is about."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MANIFEST = {
+    "name": "mini",
+    "kind": "section",
+    "required": ["contact.email"],
+    "pages": {
+        "home": {
+            "template": "pages/home.html.j2",
+            "path": {"fr": "index.html", "nl": "index.html"},
+        },
+        "agir": {
+            "template": "pages/agir.html.j2",
+            "path": {"fr": "agir.html", "nl": "doe-mee.html"},
+        },
+    },
+    "emails": ["welcome"],
+}
+
+TEMPLATES = {
+    "layout.html.j2": (
+        '<!doctype html><html lang="{{ lang }}"><title>{% block title %}{{ nation.name }}'
+        "{% endblock %}</title><body>{% block content %}{% endblock %}</body></html>\n"
+    ),
+    "pages/home.html.j2": (
+        '{% extends "layout.html.j2" %}{% block content %}<h1>{{ t.hello }} {{ nation.name }}</h1>'
+        "{% block intro %}<p>intro from blueprint</p>{% endblock %}"
+        '<a href="{{ link("agir") }}">agir</a>{% endblock %}\n'
+    ),
+    "pages/agir.html.j2": '{% extends "layout.html.j2" %}{% block content %}agir{% endblock %}\n',
+    "emails/welcome/subject.txt.j2": "{{ t.hello }} {{ recipient.first_name }}\n",
+    "emails/welcome/text.txt.j2": "{{ t.hello }} {{ recipient.first_name }} - {{ nation.name }}\n",
+    "emails/welcome/html.html.j2": "<p>{{ t.hello }} {{ recipient.first_name }}</p>\n",
+}
+
+
+def build_file_tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def mini_blueprints(root: Path, templates: dict[str, str] | None = None) -> Path:
+    """A minimal `section` blueprint over a base, enough to render a site."""
+    bp = root / "blueprints"
+    files: dict[str, str | bytes] = {
+        "_base/templates/layout.html.j2": TEMPLATES["layout.html.j2"],
+        "_base/assets/style.css": "body { color: #222; }\n",
+        "_base/i18n/fr.yaml": "hello: Bonjour\n",
+        "_base/i18n/nl.yaml": "hello: Hallo\n",
+        "section/manifest.yaml": yaml.safe_dump({**MANIFEST, "name": "section"}),
+    }
+    for name, text in {**TEMPLATES, **(templates or {})}.items():
+        if name != "layout.html.j2":
+            files[f"section/templates/{name}"] = text
+    build_file_tree(bp, files)
+    return bp
+
+
+NETWORK = {
+    "name": "Horizon",
+    "base_domain": "horizon.example",
+    "controller": {
+        "name": "Horizon asbl",
+        "address": "Rue 1, 1000 Bruxelles",
+        "email": "p@h.example",
+    },
+}
+
+
+def nation(slug: str, parent: str | None = None, **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"slug": slug, "name": slug.title(), "blueprint": "section"}
+    if parent:
+        entry["parent"] = parent
+    else:
+        entry["languages"] = ["fr"]
+        entry["contact"] = {"email": f"{slug}@horizon.example"}
+    entry.update(extra)
+    return entry
+
+
+def write_spec(root: Path, nations: list[dict[str, Any]], **top: Any) -> Path:
+    path = root / "nations.yaml"
+    data = {"version": 1, "network": NETWORK, "nations": nations, **top}
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def write_text_spec(root: Path, text: str) -> Path:
+    path = root / "nations.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
