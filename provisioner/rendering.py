@@ -70,7 +70,8 @@ class LayeredLoader(jinja2.BaseLoader):
 
 def _read(path: Path) -> tuple[str, str, Callable[[], bool]]:
     mtime = path.stat().st_mtime
-    shown = os.path.relpath(path) if not str(path).startswith("..") else str(path)
+    relative = os.path.relpath(path)
+    shown = str(path) if relative.startswith("..") else relative  # short when under the cwd
     return path.read_text(encoding="utf-8"), shown, lambda: path.stat().st_mtime == mtime
 
 
