@@ -19,6 +19,7 @@ from provisioner.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.errors import InputError
 from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
+from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
 from provisioner.spec import load_network
 from provisioner.state import State
@@ -84,25 +85,43 @@ def deploy(
     only: Sequence[str] = (),
     target: Target | None = None,
     events: Events | None = None,
+    prune: bool = False,
 ) -> dict[str, Any]:
-    """Validate, then deploy the selected nations; return the run report (also written)."""
+    """Validate, then deploy the selected nations; return the run report (also written).
+
+    Nations published but gone from the spec are reported as orphans, and removed only
+    when `prune` is set: a typo in nations.yaml must never delete a live site.
+    """
     network = load(project)  # validates everything before any side effect
     nations = select(network, only)
     builder = make_builder(project, network)
-    target = target or LocalTarget(project.out)
+    target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
         try:
-            return _run(project, state, Engine(builder, target, state, options, events), nations)
+            engine = Engine(builder, target, state, options, events)
+            orphans = sorted(target.deployed_slugs() - set(network.nations))
+            return _run(project, state, engine, nations, orphans, prune)
         finally:
             state.close()
             target.close()
 
 
-def _run(project: Project, state: State, engine: Engine, nations: list[Nation]) -> dict[str, Any]:
+def _run(
+    project: Project,
+    state: State,
+    engine: Engine,
+    nations: list[Nation],
+    orphans: list[str],
+    prune: bool,
+) -> dict[str, Any]:
     run_id, started_at, t0 = new_run_id(), now_iso(), time.monotonic()
     state.start_run(run_id, "deploy", engine.target.name, started_at)
     results: list[NationResult] = engine.run(nations, run_id)
+    if prune:
+        for slug in orphans:
+            engine.target.remove(slug)
+            state.forget(slug)
     report = build_report(
         run_id,
         "deploy",
@@ -111,8 +130,62 @@ def _run(project: Project, state: State, engine: Engine, nations: list[Nation]) 
         now_iso(),
         time.monotonic() - t0,
         results,
-        extra={"spec": str(project.spec)},
+        extra={
+            "spec": str(project.spec),
+            "orphans": [] if prune else orphans,
+            "pruned": orphans if prune else [],
+        },
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     write_reports(report, project.reports_dir)
     return report
+
+
+def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:
+    """What `deploy` would do; reads the target and the state, writes nothing."""
+    network = load(project)
+    target = LocalTarget(project.out, create=False)
+    return plan(
+        make_builder(project, network),
+        target,
+        project.out / "state.db",
+        select(network, only),
+        set(network.nations),
+    )
+
+
+def rollback(project: Project, slug: str, to: str | None = None) -> dict[str, Any]:
+    """Switch `slug` back to release `to` (default: the one before the live one)."""
+    target = LocalTarget(project.out)
+    with deploy_lock(project.out / ".deploy.lock", f"rollback {slug}"):
+        releases = target.releases(slug)
+        live = target.current_release(slug)
+        if not releases or live is None:
+            raise InputError(f"{slug}: nothing published under {project.out}; deploy it first")
+        chosen = to or _previous(releases, live, slug)
+        if chosen not in releases:
+            raise InputError(f"{slug}: no release {chosen!r}; kept releases: {', '.join(releases)}")
+        state = State(project.out / "state.db")
+        try:
+            return _record_rollback(state, target, slug, live, chosen)
+        finally:
+            state.close()
+
+
+def _previous(releases: list[str], live: str, slug: str) -> str:
+    index = releases.index(live) if live in releases else len(releases)
+    if index == 0:
+        raise InputError(f"{slug}: {live} is the oldest kept release; nothing to roll back to")
+    return releases[index - 1]
+
+
+def _record_rollback(
+    state: State, target: LocalTarget, slug: str, live: str, chosen: str
+) -> dict[str, Any]:
+    run_id, started_at = new_run_id(), now_iso()
+    state.start_run(run_id, f"rollback {slug}", target.name, started_at)
+    target.activate(slug, chosen)
+    state.set_release(slug, chosen, state.release_fingerprint(slug, chosen))
+    result = {"slug": slug, "from": live, "to": chosen, "run_id": run_id}
+    state.finish_run(run_id, now_iso(), {"rolled_back": 1}, result)
+    return result

@@ -29,10 +29,11 @@ STATUSES = ("deployed", "unchanged", "failed", "skipped")
 class Options:
     jobs: int = 4
     retries: int = 2
-    max_failures: int | None = None  # stop starting nations once this many failed
+    max_failures: str | int | None = None  # "5" or "10%": stop starting nations after that
     canary: int = 0  # deploy this many first; stop if any fails
     force: bool = False  # rebuild even when the fingerprint did not change
     backoff_s: float = 0.2
+    keep_releases: int = 5
 
 
 @dataclass
@@ -95,6 +96,8 @@ class Engine:
         """Deploy `nations`; return one result per nation, in input order."""
         self._t0 = time.monotonic()
         self._run_id = run_id
+        budget = self.options.max_failures
+        self._budget = None if budget is None else budget_from(str(budget), len(nations))
         known = self.state.deployed()
         canary, rest = list(nations[: self.options.canary]), list(nations[self.options.canary :])
         results = self._wave(canary, known)
@@ -183,9 +186,21 @@ class Engine:
     def _count_failure(self) -> None:
         with self._lock:
             self._failures += 1
-            budget = self.options.max_failures
-            if budget is not None and self._failures >= budget:
+            if self._budget is not None and self._failures >= self._budget:
                 self._stop.set()
+
+
+def budget_from(value: str, total: int) -> int:
+    """Failures allowed before stopping: "5" is a count, "10%" a share of `total` (min 1)."""
+    if value.endswith("%"):
+        share = float(value[:-1])
+        if not 0 < share <= 100:
+            raise ValueError(value)
+        return max(1, int(total * share / 100))
+    count = int(value)
+    if count < 1:
+        raise ValueError(value)
+    return count
 
 
 def _transient(exc: Exception) -> bool:

@@ -43,6 +43,10 @@ class Target(ABC):
     def publish(self, build: Build) -> PublishResult:
         """Publish only what changed, and switch the nation to it atomically."""
 
+    def diff(self, build: Build) -> PublishResult:
+        """What `publish(build)` would change, without writing anything (for `plan`)."""
+        raise NotImplementedError(f"the {self.name} target cannot plan yet")
+
     @abstractmethod
     def url(self, slug: str) -> str:
         """Where a person can look at the nation's published site."""

@@ -27,11 +27,12 @@ RELEASES = ".releases"
 class LocalTarget(Target):
     name = "local"
 
-    def __init__(self, out: Path, keep_releases: int = 5):
+    def __init__(self, out: Path, keep_releases: int = 5, create: bool = True):
         self.out = out
         self.keep = max(1, keep_releases)
-        for area in AREAS:
-            self._mkdir(self.out / area / RELEASES, area)
+        if create:  # `plan` reads a target without creating anything
+            for area in AREAS:
+                self._mkdir(self.out / area / RELEASES, area)
 
     def url(self, slug: str) -> str:
         return (self.out / "sites" / slug / "index.html").resolve().as_uri()
@@ -49,10 +50,8 @@ class LocalTarget(Target):
         except OSError as exc:
             raise PublishError(f"cannot write {exc.filename or self.out}: {exc.strerror}") from exc
 
-    def _publish(self, build: Build) -> PublishResult:
-        slug = build.slug
-        current = self.current_release(slug)
-        result = PublishResult(release=None)
+    def diff(self, build: Build) -> PublishResult:
+        slug, result = build.slug, PublishResult(release=None)
         for area in AREAS:
             old = self._live_digests(area, slug)
             new = build.files[area]
@@ -62,6 +61,12 @@ class LocalTarget(Target):
                 elif old[path] != hashlib.sha256(data).hexdigest():
                     result.changed.append(f"{area}/{path}")
             result.removed.extend(f"{area}/{p}" for p in old if p not in new)
+        return result
+
+    def _publish(self, build: Build) -> PublishResult:
+        slug = build.slug
+        current = self.current_release(slug)
+        result = self.diff(build)
         if not result.changed_anything and current is not None:
             return result
         release = new_release_id(build.digest)
@@ -90,9 +95,9 @@ class LocalTarget(Target):
     ) -> None:
         releases = self.out / area / RELEASES / slug
         self._mkdir(releases, area)
+        for stale in releases.glob(".*.tmp"):  # left by a killed deploy; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
         staging = releases / f".{release}.tmp"
-        if staging.exists():
-            shutil.rmtree(staging)
         self._mkdir(staging, area)
         previous = releases / current if current else None
         for path, data in files.items():
@@ -147,6 +152,8 @@ class LocalTarget(Target):
 
     def deployed_slugs(self) -> set[str]:
         sites = self.out / "sites"
+        if not sites.is_dir():
+            return set()
         return {p.name for p in sites.iterdir() if p.is_symlink() and not p.name.startswith(".")}
 
     def remove(self, slug: str) -> None:
