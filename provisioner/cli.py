@@ -6,6 +6,7 @@ Exit codes: 0 every nation fine, 1 some nations failed (the others were deployed
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import Any
 import click
 
 from provisioner import __version__
-from provisioner.deploy import Project, deploy, load
-from provisioner.engine import NationResult, Options
+from provisioner.deploy import Project, deploy, load, plan_project, rollback
+from provisioner.engine import NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
+from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
+from provisioner.plan import as_json as plan_json
 from provisioner.report import recap_lines
 
 spec_option = click.option(
@@ -57,25 +60,88 @@ def validate(spec: Path) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True)
 @click.option("--force", is_flag=True, help="Rebuild every selected nation.")
+@click.option(
+    "--canary", type=click.IntRange(0), default=0, help="Deploy N nations first; stop if one fails."
+)
+@click.option(
+    "--max-failures", default=None, help="Stop starting nations after N (or N%) failures."
+)
+@click.option("--keep-releases", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--prune", is_flag=True, help="Remove published nations that left the spec.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recap.")
 def deploy_command(
-    spec: Path,
-    out: Path,
-    target: str,
-    only: tuple[str, ...],
-    jobs: int,
-    retries: int,
-    force: bool,
-    quiet: bool,
+    spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
 ) -> None:
     """Build every nation and publish what changed."""
-    options = Options(jobs=jobs, retries=retries, force=force)
+    project = Project(spec=spec, out=out)
+    options = _engine_options(params)
     with _progress(enabled=not quiet) as events:
-        report = deploy(Project(spec=spec, out=out), options, only=only, events=events)
+        report = deploy(project, options, only=only, events=events, prune=params["prune"])
     _print_recap(report)
     click.echo(f"report: {out / 'reports' / 'latest.json'}  {out / 'reports' / 'latest.html'}")
     if report["summary"]["failed"]:
         sys.exit(1)
+
+
+def _engine_options(params: dict[str, Any]) -> Options:
+    return Options(
+        jobs=params["jobs"],
+        retries=params["retries"],
+        force=params["force"],
+        canary=params["canary"],
+        max_failures=_failure_budget(params["max_failures"]),
+        keep_releases=params["keep_releases"],
+    )
+
+
+def _failure_budget(value: str | None) -> str | None:
+    """`--max-failures 5` or `--max-failures 10%` (a share of the nations deployed)."""
+    if value is None:
+        return None
+    try:
+        budget_from(value.strip(), 100)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: use a count like 5 or a share like 10%", param_hint="--max-failures"
+        ) from None
+    return value.strip()
+
+
+@cli.command()
+@spec_option
+@out_option
+@click.option("--only", multiple=True, help="Slug or glob (repeatable): plan only these.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help=f"Exit 0 when nothing would change, {EXIT_CHANGES_PENDING} when changes are pending.",
+)
+def plan(
+    spec: Path, out: Path, only: tuple[str, ...], as_json: bool, detailed_exitcode: bool
+) -> None:
+    """Show what deploy would create, update or delete; write nothing."""
+    planned = plan_project(Project(spec=spec, out=out), only)
+    if as_json:
+        click.echo(json.dumps(plan_json(planned), indent=2))
+    else:
+        for line in plan_lines(planned):
+            click.echo(line)
+    if any(item.action == "error" for item in planned):
+        sys.exit(1)
+    if detailed_exitcode and has_changes(planned):
+        sys.exit(EXIT_CHANGES_PENDING)
+
+
+@cli.command(name="rollback")
+@spec_option
+@out_option
+@click.argument("slug")
+@click.option("--to", "release", default=None, help="Release id (default: the previous one).")
+def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> None:
+    """Switch a nation back to a kept release, atomically."""
+    result = rollback(Project(spec=spec, out=out), slug, release)
+    click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
 
 
 def _print_recap(report: dict[str, Any]) -> None:
