@@ -21,6 +21,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.plan import as_json as plan_json
 from provisioner.report import recap_lines
+from provisioner.shard import parse_shard
 
 spec_option = click.option(
     "--spec",
@@ -68,6 +69,12 @@ def validate(spec: Path) -> None:
 )
 @click.option("--keep-releases", type=click.IntRange(1), default=5, show_default=True)
 @click.option("--prune", is_flag=True, help="Remove published nations that left the spec.")
+@click.option(
+    "--shard",
+    default=None,
+    help="Deploy part I of N (I/N, from 0); '*/N' takes I from JOB_COMPLETION_INDEX "
+    "or AWS_BATCH_JOB_ARRAY_INDEX.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recap.")
 def deploy_command(
     spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
@@ -76,7 +83,14 @@ def deploy_command(
     project = Project(spec=spec, out=out)
     options = _engine_options(params)
     with _progress(enabled=not quiet) as events:
-        report = deploy(project, options, only=only, events=events, prune=params["prune"])
+        report = deploy(
+            project,
+            options,
+            only=only,
+            events=events,
+            prune=params["prune"],
+            shard=parse_shard(params["shard"]) if params["shard"] else None,
+        )
     _print_recap(report)
     click.echo(f"report: {out / 'reports' / 'latest.json'}  {out / 'reports' / 'latest.html'}")
     if report["summary"]["failed"]:

@@ -21,6 +21,7 @@ from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
+from provisioner.shard import Shard
 from provisioner.spec import load_network
 from provisioner.state import State
 from provisioner.targets.base import Target
@@ -58,8 +59,13 @@ def load(project: Project) -> Network:
     return load_network(project.spec, project.blueprints_dir)
 
 
-def select(network: Network, only: Sequence[str]) -> list[Nation]:
-    """Nations matching any slug or glob of `only` (all when empty), in file order."""
+def select(network: Network, only: Sequence[str], shard: Shard | None = None) -> list[Nation]:
+    """Nations matching any slug or glob of `only` (all when empty) and in `shard`."""
+    nations = _matching(network, only)
+    return [n for n in nations if shard.owns(n.slug)] if shard else nations
+
+
+def _matching(network: Network, only: Sequence[str]) -> list[Nation]:
     if not only:
         return list(network)
     unmatched = [p for p in only if not fnmatch.filter(network.nations, p)]
@@ -86,6 +92,7 @@ def deploy(
     target: Target | None = None,
     events: Events | None = None,
     prune: bool = False,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Validate, then deploy the selected nations; return the run report (also written).
 
@@ -93,32 +100,41 @@ def deploy(
     when `prune` is set: a typo in nations.yaml must never delete a live site.
     """
     network = load(project)  # validates everything before any side effect
-    nations = select(network, only)
+    nations = select(network, only, shard)
     builder = make_builder(project, network)
     target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
         try:
             engine = Engine(builder, target, state, options, events)
-            orphans = sorted(target.deployed_slugs() - set(network.nations))
-            return _run(project, state, engine, nations, orphans, prune)
+            orphans = sorted(
+                slug
+                for slug in target.deployed_slugs() - set(network.nations)
+                if shard is None or shard.owns(slug)  # each shard prunes only its own part
+            )
+            work = _Work(nations, orphans, prune, shard)
+            return _run(project, state, engine, work)
         finally:
             state.close()
             target.close()
 
 
-def _run(
-    project: Project,
-    state: State,
-    engine: Engine,
-    nations: list[Nation],
-    orphans: list[str],
-    prune: bool,
-) -> dict[str, Any]:
+@dataclass
+class _Work:
+    """What one deploy run covers."""
+
+    nations: list[Nation]
+    orphans: list[str]
+    prune: bool
+    shard: Shard | None
+
+
+def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[str, Any]:
     run_id, started_at, t0 = new_run_id(), now_iso(), time.monotonic()
     state.start_run(run_id, "deploy", engine.target.name, started_at)
-    results: list[NationResult] = engine.run(nations, run_id)
-    if prune:
+    results: list[NationResult] = engine.run(work.nations, run_id)
+    orphans, shard = work.orphans, work.shard
+    if work.prune:
         for slug in orphans:
             engine.target.remove(slug)
             state.forget(slug)
@@ -132,8 +148,9 @@ def _run(
         results,
         extra={
             "spec": str(project.spec),
-            "orphans": [] if prune else orphans,
-            "pruned": orphans if prune else [],
+            "orphans": [] if work.prune else orphans,
+            "pruned": orphans if work.prune else [],
+            "shard": f"{shard.index}/{shard.count}" if shard else None,
         },
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)

@@ -1,0 +1,55 @@
+"""--shard: disjoint, covering, stable; merged shard reports equal an unsharded run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import mini_blueprints, nation, write_spec
+
+from provisioner.deploy import Project, deploy
+from provisioner.engine import Options
+from provisioner.errors import InputError
+from provisioner.merge import merge_reports
+from provisioner.shard import Shard, parse_shard, shard_of
+
+
+def test_shards_are_disjoint_cover_everything_and_are_stable() -> None:
+    slugs = [f"nation-{i}" for i in range(3000)]
+    parts = [{s for s in slugs if Shard(i, 4).owns(s)} for i in range(4)]
+    assert set().union(*parts) == set(slugs)
+    assert sum(len(p) for p in parts) == len(slugs)
+    assert all(600 < len(p) < 900 for p in parts)  # balanced
+    assert [shard_of(s, 4) for s in slugs[:50]] == [shard_of(s, 4) for s in slugs[:50]]
+
+
+def test_growing_the_fleet_moves_few_nations() -> None:
+    slugs = [f"nation-{i}" for i in range(3000)]
+    moved = sum(shard_of(s, 4) != shard_of(s, 5) for s in slugs)
+    assert moved < len(slugs) * 0.3  # about 1/5 move, not most of them
+
+
+def test_parse_shard_from_batch_environment() -> None:
+    assert parse_shard("*/8", {"JOB_COMPLETION_INDEX": "3"}) == Shard(3, 8)
+    assert parse_shard("*/8", {"AWS_BATCH_JOB_ARRAY_INDEX": "7"}) == Shard(7, 8)
+    with pytest.raises(InputError, match="between 0 and 3"):
+        parse_shard("4/4")
+    with pytest.raises(InputError, match="JOB_COMPLETION_INDEX"):
+        parse_shard("*/4", {})
+
+
+def test_merged_shard_reports_equal_an_unsharded_run(tmp_path: Path) -> None:
+    mini_blueprints(tmp_path)
+    spec = write_spec(tmp_path, [nation("hq")] + [nation(f"s{i}", "hq") for i in range(20)])
+    whole = deploy(Project(spec=spec, out=tmp_path / "whole"), Options())
+    shards = [
+        deploy(Project(spec=spec, out=tmp_path / f"shard{i}"), Options(), shard=Shard(i, 3))
+        for i in range(3)
+    ]
+    merged = merge_reports(shards)
+    assert merged["summary"] == whole["summary"]
+    assert sorted(n["slug"] for n in merged["nations"]) == sorted(
+        n["slug"] for n in whole["nations"]
+    )
+    with pytest.raises(InputError, match="several shards"):
+        merge_reports([shards[0], shards[0]])
