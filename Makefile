@@ -46,3 +46,6 @@ serve: $(STAMP)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py $(ARGS)
