@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from provisioner.blueprints import Blueprint
@@ -23,6 +24,28 @@ from provisioner.errors import TemplateError
 
 NATION_PREFIX = "@nation/"
 LAYER_MARK = "!"  # "@nation/<slug>/!X": the blueprint/base template X, in the nation's namespace
+# Globals Jinja ships whose functions expose `__globals__`; removed from every environment.
+REMOVED_GLOBALS = ("lipsum", "cycler", "joiner")
+# Non-underscore attributes that still lead to Python internals (classes, frames, code).
+UNSAFE_ATTRIBUTES = frozenset(
+    {"mro", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals"}
+    | {"f_locals", "f_back", "f_builtins", "tb_frame", "tb_next", "func_globals", "im_func"}
+)
+# Filters and tests that look attributes up by a name given as a string.
+ATTRIBUTE_FILTERS = frozenset(
+    {"attr", "map", "select", "selectattr", "reject", "rejectattr", "sort", "groupby"}
+    | {"sum", "unique", "min", "max", "dictsort"}
+)
+MAX_SEQUENCE = 100_000  # like the sandbox's MAX_RANGE: a template may not build huge values
+MAX_EXPONENT = 1_000
+# What a faulty or hostile template can raise (RecursionError: a template including
+# itself); each becomes a TemplateError of its nation instead of crashing the run.
+RENDER_ERRORS: tuple[type[Exception], ...] = (jinja2.TemplateError, TypeError, ValueError)
+RENDER_ERRORS += (AttributeError, ArithmeticError, RecursionError)
+
+
+class ForbiddenSyntax(jinja2.TemplateSyntaxError):
+    """A template uses a construct that only serves to escape the sandbox."""
 
 
 class LayeredLoader(jinja2.BaseLoader):
@@ -76,7 +99,13 @@ def _read(path: Path) -> tuple[str, str, Callable[[], bool]]:
 
 
 class CampaignEnvironment(ImmutableSandboxedEnvironment):
-    """Keeps a nation's templates inside its own namespace and away from other nations'."""
+    """Keeps a nation's templates inside its own namespace and away from other nations'.
+
+    On top of the runtime sandbox, templates are checked when compiled: escape attempts
+    fail with their line even in a branch that a test render would not take.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})  # also stops constant folding of 9**9**9
 
     def join_path(self, template: str, parent: str) -> str:
         if not parent.startswith(NATION_PREFIX):
@@ -84,11 +113,61 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
                 raise jinja2.TemplateNotFound(template, "blueprints cannot include nation files")
             return template
         own = parent[: parent.index("/", len(NATION_PREFIX)) + 1]
+        outside = "a nation may only use its own templates and the blueprint's"
+        if template.startswith("/") or ".." in template.replace("\\", "/").split("/"):
+            raise jinja2.exceptions.SecurityError(f"{template!r}: {outside}")
         if template.startswith((own, "@blueprint/", "@base/")):
             return template
         if template.startswith("@"):
-            raise jinja2.TemplateNotFound(template, "a nation may only use its own templates")
+            raise jinja2.exceptions.SecurityError(f"{template!r}: {outside}")
         return own + template
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)):
+            reason = _forbidden(node)
+            if reason:
+                raise ForbiddenSyntax(reason, node.lineno, name, filename)
+        for name_node in tree.find_all(nodes.Name):
+            if name_node.name in REMOVED_GLOBALS:
+                message = f"{name_node.name!r} is not available in templates"
+                raise ForbiddenSyntax(message, name_node.lineno, name, filename)
+        return tree
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise jinja2.exceptions.SecurityError(f"exponent {right} is too large")
+        if operator == "*" and _repeat_length(left, right) > MAX_SEQUENCE:
+            raise jinja2.exceptions.SecurityError("repeated value is too long")
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeat_length(left: Any, right: Any) -> int:
+    """Length of `left * right` when it repeats a string or list, else 0."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            return len(seq) * times
+    return 0
+
+
+def _forbidden(node: nodes.Node) -> str | None:
+    """Why `node` is refused at compile time, or None."""
+    if isinstance(node, nodes.Getattr):
+        if node.attr.startswith("_") or node.attr in UNSAFE_ATTRIBUTES:
+            return f"attribute {node.attr!r} leads to Python internals"
+    elif isinstance(node, nodes.Getitem):
+        if isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
+            return f"item {node.arg.value!r} leads to Python internals"
+    elif isinstance(node, nodes.Filter | nodes.Test) and node.name in ATTRIBUTE_FILTERS:
+        if node.name == "attr":
+            return "the |attr filter is not allowed; write value.name"
+        names = [*node.args, *(kw.value for kw in node.kwargs)]
+        for arg in names:
+            if isinstance(arg, nodes.Const) and str(arg.value).startswith("_"):
+                return f"attribute {arg.value!r} leads to Python internals"
+    return None
 
 
 def make_environment(
@@ -104,7 +183,7 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for unsafe in ("lipsum", "cycler", "joiner"):
+    for unsafe in REMOVED_GLOBALS:
         env.globals.pop(unsafe, None)
     return env
 
@@ -126,6 +205,9 @@ class Renderer:
         full_name = f"{NATION_PREFIX}{slug}/{name}" if namespaced else name
         try:
             return self.env.get_template(full_name).render(context)
+        except ForbiddenSyntax as exc:
+            location = f"{exc.filename or exc.name}:{exc.lineno}"
+            raise TemplateError(f"forbidden in templates: {exc.message}", location) from exc
         except jinja2.TemplateSyntaxError as exc:
             location = f"{exc.filename or exc.name}:{exc.lineno}"
             raise TemplateError(f"template syntax error: {exc.message}", location) from exc
@@ -138,7 +220,7 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             where = template_location(exc.__traceback__)
             raise TemplateError(f"undefined value: {exc.message}", where) from exc
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+        except RENDER_ERRORS as exc:
             where = template_location(exc.__traceback__)
             raise TemplateError(f"template error: {exc}", where) from exc
 
