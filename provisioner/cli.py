@@ -13,15 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.text import Text
 
 from provisioner import __version__
 from provisioner.deploy import Project, deploy, load, plan_project, rollback
-from provisioner.engine import NationResult, Options, budget_from
+from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
+from provisioner.junit import write_junit
+from provisioner.merge import merge_reports
 from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.plan import as_json as plan_json
-from provisioner.report import recap_lines
+from provisioner.recap import recap
+from provisioner.report import regenerate, write_reports
 from provisioner.shard import parse_shard
+from provisioner.status import (
+    history_table,
+    nation_status,
+    open_state,
+    run_history,
+    status_json,
+    status_table,
+)
+from provisioner.targets import make_target
 
 spec_option = click.option(
     "--spec",
@@ -56,7 +70,26 @@ def validate(spec: Path) -> None:
 @cli.command(name="deploy")
 @spec_option
 @out_option
-@click.option("--target", type=click.Choice(["local"]), default="local", show_default=True)
+@click.option("--target", type=click.Choice(["local", "s3"]), default="local", show_default=True)
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="s3: S3-compatible endpoint (env PROVISIONER_S3_ENDPOINT_URL or AWS_ENDPOINT_URL).",
+)
+@click.option(
+    "--site-bucket", default=None, help="s3: public site bucket (PROVISIONER_SITE_BUCKET)."
+)
+@click.option(
+    "--private-bucket", default=None, help="s3: private data bucket (PROVISIONER_PRIVATE_BUCKET)."
+)
+@click.option("--profile", default=None, help="s3: AWS profile (AWS_PROFILE).")
+@click.option("--region", default=None, help="s3: AWS region (AWS_REGION).")
+@click.option(
+    "--stack-outputs",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="s3: JSON of `pulumi stack output --json` (buckets, region, domain).",
+)
 @click.option("--only", multiple=True, help="Slug or glob (repeatable): deploy only these.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True)
@@ -76,23 +109,33 @@ def validate(spec: Path) -> None:
     "or AWS_BATCH_JOB_ARRAY_INDEX.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recap.")
+@click.option(
+    "--junit",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write JUnit XML to this file: one test case per nation, for CI.",
+)
 def deploy_command(
     spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
 ) -> None:
     """Build every nation and publish what changed."""
     project = Project(spec=spec, out=out)
     options = _engine_options(params)
+    target = make_target(params["target"], params, options.jobs, options.keep_releases)
     with _progress(enabled=not quiet) as events:
         report = deploy(
             project,
             options,
             only=only,
+            target=target,
             events=events,
             prune=params["prune"],
             shard=parse_shard(params["shard"]) if params["shard"] else None,
         )
     _print_recap(report)
     click.echo(f"report: {out / 'reports' / 'latest.json'}  {out / 'reports' / 'latest.html'}")
+    if params["junit"]:
+        click.echo(f"junit: {write_junit(report, params['junit'])}")
     if report["summary"]["failed"]:
         sys.exit(1)
 
@@ -158,11 +201,87 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
 
 
+@cli.command()
+@out_option
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only nations with this status (repeatable).",
+)
+@click.option("--parent", default=None, help="Only the direct children of this nation.")
+@click.option("--tag", default=None, help="Only nations with this tag (inherited tags count).")
+@click.option("--json", "as_json", is_flag=True, help="Print the nations as JSON.")
+def status(
+    out: Path, statuses: tuple[str, ...], parent: str | None, tag: str | None, as_json: bool
+) -> None:
+    """Show the last known status of every nation, failures first."""
+    state = open_state(out)
+    try:
+        nations = nation_status(state, statuses, parent, tag)
+        if as_json:
+            click.echo(json.dumps(status_json(state, nations), ensure_ascii=False, indent=2))
+        else:
+            _print_lines(status_table(nations, known=len(state.nation_records())))
+    finally:
+        state.close()
+
+
+@cli.command()
+@out_option
+@click.option("--limit", "-n", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def history(out: Path, limit: int, as_json: bool) -> None:
+    """List recent runs, newest first, with their counts and durations."""
+    state = open_state(out)
+    try:
+        runs = run_history(state, limit)
+    finally:
+        state.close()
+    if as_json:
+        click.echo(json.dumps({"runs": runs}, ensure_ascii=False, indent=2))
+    else:
+        _print_lines(history_table(runs))
+
+
+@cli.command(name="report")
+@out_option
+@click.option("--run", "run_id", default=None, help="Run id (default: the last deploy).")
+@click.option(
+    "--merge",
+    "merge_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Merge these shard reports (JSON, repeatable) into one run report instead.",
+)
+def report_command(out: Path, run_id: str | None, merge_files: tuple[Path, ...]) -> None:
+    """Regenerate a run's JSON and HTML reports in OUT/reports (or merge shard reports)."""
+    if merge_files and run_id:
+        raise click.UsageError("use either --run or --merge")
+    if merge_files:
+        report = merge_reports([json.loads(f.read_text("utf-8")) for f in merge_files])
+        write_reports(report, out / "reports")
+    else:
+        state = open_state(out)
+        try:
+            report = regenerate(state, out / "reports", run_id)
+        finally:
+            state.close()
+    _print_recap(report)
+    written = out / "reports" / report["run_id"]
+    click.echo(f"report: {written}.json  {written}.html")
+
+
 def _print_recap(report: dict[str, Any]) -> None:
-    color = {"deployed": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
-    for line in recap_lines(report):
-        style = next((c for s, c in color.items() if line.startswith(s.upper())), None)
-        click.secho(line, fg=style, bold=line.isupper())
+    _print_lines(recap(report))
+
+
+def _print_lines(lines: list[Text]) -> None:
+    """Colour on a terminal; plain text in pipes, files and CI logs (or with NO_COLOR)."""
+    console = Console(highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(line)
 
 
 class _Progress:

@@ -174,6 +174,31 @@ class State:
             rows = self._db.execute("SELECT data FROM nations ORDER BY slug").fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def nation_records(self) -> list[dict[str, Any]]:
+        """Every nation's last outcome, with the run that set it and the release it serves.
+
+        `live_release` can differ from the outcome's `release`: a nation that failed keeps
+        serving its last good release.
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data, run_id, updated_at, release FROM nations ORDER BY slug"
+            ).fetchall()
+        return [
+            {**json.loads(data), "run_id": run_id, "updated_at": updated, "live_release": live}
+            for data, run_id, updated, live in rows
+        ]
+
+    def last_run_id(self, command: str) -> str | None:
+        """The most recent finished run of `command` (such as "deploy"), if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT run_id FROM runs WHERE command = ? AND report IS NOT NULL"
+                " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                (command,),
+            ).fetchone()
+        return row[0] if row else None
+
     def forget(self, slug: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM nations WHERE slug = ?", (slug,))
