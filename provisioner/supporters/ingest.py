@@ -9,9 +9,11 @@ ingestion fast and the rows small.
 
 from __future__ import annotations
 
+import gc
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -49,7 +51,7 @@ _CONSENT_VALUES = {
 }
 # A cell starting with one of these runs as a formula when a nation opens the CSV
 # in a spreadsheet (CSV injection), so such names are refused at the door.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = "=+-@\t\r"
 
 
 @dataclass(frozen=True)
@@ -78,19 +80,36 @@ class Ingestion:
 
 def read_supporters(path: Path) -> Ingestion:
     """Read, validate and normalise a supporter CSV; bad records go to `quarantined`."""
-    with open_table(path, SUPPORTERS_HINT) as table:
-        parser = _RowParser(table)
+    with open_table(path, SUPPORTERS_HINT) as table, _gc_paused():
+        parse = _row_parser(table)
         ingestion = Ingestion(path=path, delimiter=table.delimiter)
         append_row = ingestion.rows.append
         for line, fields, problem in table.records():
             if not problem:
                 try:
-                    append_row(parser.parse(fields))
+                    append_row(parse(fields))
                     continue
                 except ValueError as exc:
                     problem = str(exc)
             ingestion.quarantined.append(Quarantined(line, problem, table.raw(fields)))
     return ingestion
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building rows.
+
+    Rows are tuples of strings and cannot form cycles, but each allocation burst makes
+    the collector rescan every row already read: at a million rows that is a third of
+    the ingestion time. Collection resumes as before afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_ledger(path: Path) -> Ledger:
@@ -145,86 +164,66 @@ class _Memo(dict[_K, _V]):
 _new_supporter = tuple.__new__
 
 
-class _RowParser:
-    """Turns the fields of one record into a Supporter or raises ValueError(reason)."""
+def _row_parser(table: CsvTable) -> Callable[[list[str]], Supporter]:
+    """A function turning one record into a Supporter, or raising ValueError(reason).
 
-    def __init__(self, table: CsvTable) -> None:
-        self._pick = operator.itemgetter(*table.require(COLUMNS))
-        self._width = len(table.header)
-        self._ids: set[str] = set()
-        self._first_names = _Memo(partial(_check_text, column="first_name"))
-        self._last_names = _Memo(partial(_check_text, column="last_name"))
-        self._postcodes = _Memo(_check_postcode)
-        self._languages = _Memo(_check_language)
-        self._levels = _Memo(_check_level)
-        self._tags = _Memo(_check_tags)
-        self._created = _Memo(partial(_check_date, column="created_at"))
-        self._email_flags, self._phone_flags, self._sms_flags = (
-            _Memo(partial(_check_flag, channel=channel)) for channel in CHANNELS
-        )
-        self._email_consents, self._phone_consents, self._sms_consents = (
-            _ConsentMemo(channel) for channel in CHANNELS
-        )
+    Memos are closure variables rather than attributes: at a million rows, attribute
+    lookups alone cost a tenth of the ingestion time.
+    """
+    pick = operator.itemgetter(*table.require(COLUMNS))
+    width = len(table.header)
+    ids: set[str] = set()
+    first_names = _Memo(partial(_check_text, column="first_name"))
+    last_names = _Memo(partial(_check_text, column="last_name"))
+    postcodes = _Memo(_check_postcode)
+    languages = _Memo(_check_language)
+    levels = _Memo(_check_level)
+    tag_sets = _Memo(_check_tags)
+    created_dates = _Memo(partial(_check_date, column="created_at"))
+    email_flag, phone_flag, sms_flag = (_Memo(partial(_check_flag, channel=c)) for c in CHANNELS)
+    email_consents, phone_consents, sms_consents = (_ConsentMemo(c) for c in CHANNELS)
 
-    def parse(self, fields: list[str]) -> Supporter:
-        if len(fields) != self._width:
-            raise ValueError(f"expected {self._width} fields, found {len(fields)}")
-        (
+    def parse(fields: list[str]) -> Supporter:
+        if len(fields) != width:
+            raise ValueError(f"expected {width} fields, found {len(fields)}")
+        (sid, first, last, phone, email, postcode, language, level, tags,
+         e_yes, e_date, e_source, p_yes, p_date, p_source, s_yes, s_date, s_source,
+         created) = pick(fields)  # fmt: skip
+        sid = sid.strip()
+        if not sid or sid in ids or sid[0] in _FORMULA_STARTS:
+            _reject_id(sid, ids)
+        row: Supporter = _new_supporter(Supporter, (
             sid,
-            first,
-            last,
-            phone,
-            email,
-            postcode,
-            language,
-            level,
-            tags,
-            e_yes,
-            e_date,
-            e_source,
-            p_yes,
-            p_date,
-            p_source,
-            s_yes,
-            s_date,
-            s_source,
-            created,
-        ) = self._pick(fields)
-        sid = _check_id(sid, self._ids)
-        row: Supporter = _new_supporter(
-            Supporter,
-            (
-                sid,
-                self._first_names[first],
-                self._last_names[last],
-                normalize_phone(phone),
-                normalize_email(email),
-                self._postcodes[postcode],
-                self._languages[language],
-                self._levels[level],
-                self._tags[tags],
-                self._email_consents[e_date][e_source] if self._email_flags[e_yes] else None,
-                self._phone_consents[p_date][p_source] if self._phone_flags[p_yes] else None,
-                self._sms_consents[s_date][s_source] if self._sms_flags[s_yes] else None,
-                self._created[created],
-            ),
-        )
-        self._ids.add(sid)
+            first_names[first],
+            last_names[last],
+            normalize_phone(phone),
+            normalize_email(email),
+            postcodes[postcode],
+            languages[language],
+            levels[level],
+            tag_sets[tags],
+            email_consents[e_date][e_source] if email_flag[e_yes] else None,
+            phone_consents[p_date][p_source] if phone_flag[p_yes] else None,
+            sms_consents[s_date][s_source] if sms_flag[s_yes] else None,
+            created_dates[created],
+        ))  # fmt: skip
+        ids.add(sid)
         return row
 
+    return parse
 
-def _check_id(raw: str, seen: set[str]) -> str:
-    value = raw.strip()
-    if not value:
+
+def _reject_id(sid: str, seen: set[str]) -> None:
+    if not sid:
         raise ValueError("id is empty")
-    if value in seen:
-        raise ValueError(f"duplicate id {value!r} (an earlier line has it)")
-    return _check_text(value, "id")
+    if sid in seen:
+        raise ValueError(f"duplicate id {sid!r} (an earlier line has it)")
+    _check_text(sid, "id")
 
 
 def _check_text(raw: str, column: str) -> str:
     value = raw.strip()
-    if value.startswith(_FORMULA_STARTS):
+    if value and value[0] in _FORMULA_STARTS:
         raise ValueError(
             f"{column} {raw!r} starts with {value[0]!r}, which spreadsheets run as a formula"
         )

@@ -15,9 +15,14 @@ _PHONE_SEPARATORS = str.maketrans("", "", " .-/()\u00a0\t")
 
 def normalize_phone(raw: str) -> str:
     """Normalise a phone number to E.164; Belgian numbers are checked strictly."""
-    if raw.startswith("+32") and raw[1:].isdigit() and raw.isascii():
-        # Fast path: already E.164, as in the central export; still checked strictly.
-        return "+32" + _belgian_subscriber_number(raw, raw[3:])
+    # Fast path for numbers already in E.164, as in the central export.
+    if (
+        raw.startswith("+32")
+        and raw.isascii()
+        and raw[1:].isdigit()
+        and ((len(raw) == 12 and raw[3] == "4") or (len(raw) == 11 and raw[3] != "0"))
+    ):
+        return raw
     value = raw.strip()
     if not value:
         return ""

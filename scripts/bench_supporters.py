@@ -1,0 +1,144 @@
+"""Benchmark (not a test): ingest and segment generated supporters into the network.
+
+    .venv/bin/python scripts/bench_supporters.py                 # 1,000,000 supporters
+    .venv/bin/python scripts/bench_supporters.py --count 200000 --exports
+
+Generates the supporters once into the system temp directory (reused by later runs)
+unless --data names an existing export, builds the postcode index from nations.yaml
+(a small built-in tree when the file is absent), then times read_supporters + segment
+and prints rows/s and peak RSS. Target: at least 200,000 rows/s, with memory that
+depends on rows and tree depth, not on the number of nations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from provisioner.supporters import (
+    DIALERS,
+    SEGMENTS,
+    Geography,
+    Ledger,
+    Segmentation,
+    build_index,
+    load_geography,
+    read_ledger,
+    read_supporters,
+    render_exports,
+    segment,
+)
+from provisioner.supporters.generate import generate
+
+# Used when nations.yaml is absent: hq > 2 regions > 2 provinces each > a few sections.
+_SMALL_TREE = {
+    "hq": (None, "fr", ()),
+    "wallonie": ("hq", "fr", ()),
+    "vlaanderen": ("hq", "nl", ()),
+    "liege": ("wallonie", "fr", ("4000", "4020", "4030")),
+    "namur": ("wallonie", "fr", ("5000", "5002")),
+    "antwerpen": ("vlaanderen", "nl", ("2000", "2018", "2020")),
+    "gent": ("vlaanderen", "nl", ("9000", "9030", "9040")),
+    "liege-centre": ("liege", "fr", ("4000",)),
+    "gent-centrum": ("gent", "nl", ("9000",)),
+}
+
+
+def main() -> int:
+    args = _arguments()
+    geography = _geography(args.spec)
+    data = args.data or _generated(geography, args.count, args.seed)
+    index = build_index(geography.owners, geography.parents)
+
+    baseline_rss = _peak_rss_mb()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    ingestion = read_supporters(data)
+    ingested = time.perf_counter()
+    segmentation = segment(ingestion.rows, index)
+    finished, cpu = time.perf_counter(), time.process_time() - cpu_started
+
+    rows = ingestion.total
+    references = sum(len(members) for members in segmentation.by_nation.values())
+    _show("supporters file", str(data))
+    _show("nations", f"{len(index.slugs)} ({len(index.chains)} postcodes indexed)")
+    _show("rows", f"{rows:,} ({len(ingestion.quarantined):,} quarantined, "
+                  f"{segmentation.unassigned:,} unassigned)")  # fmt: skip
+    _show("ingest", _rate(rows, ingested - started))
+    _show("segment", _rate(rows, finished - ingested))
+    _show("ingest + segment", f"{_rate(rows, finished - started)}, {cpu:.2f} s CPU "
+                              "(target >= 200,000 rows/s)")  # fmt: skip
+    _show("row references", f"{references:,} = rows x {references / max(rows, 1):.2f} (mean "
+                            "tree depth; does not grow with the number of nations)")  # fmt: skip
+    _show("peak RSS", f"{_peak_rss_mb():,.0f} MB (before ingest: {baseline_rss:,.0f} MB)")
+    if args.exports:
+        _bench_exports(segmentation, read_ledger(data.with_name("do-not-contact.csv")))
+    return 0
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--spec", type=Path, default=Path("nations.yaml"))
+    parser.add_argument("--data", type=Path, help="an existing supporters.csv to read instead")
+    parser.add_argument("--exports", action="store_true", help="also time every nation's exports")
+    return parser.parse_args()
+
+
+def _geography(spec: Path) -> Geography:
+    if spec.exists():
+        return load_geography(spec)
+    print(f"{spec} not found: using a small built-in tree", file=sys.stderr)
+    return Geography(
+        owners={slug: postcodes for slug, (_, _, postcodes) in _SMALL_TREE.items()},
+        parents={slug: parent for slug, (parent, _, _) in _SMALL_TREE.items()},
+        languages={p: lang for _, lang, postcodes in _SMALL_TREE.values() for p in postcodes},
+    )
+
+
+def _generated(geography: Geography, count: int, seed: int) -> Path:
+    """Generate once per (count, seed, geography) into the temp dir and reuse it."""
+    postcodes = geography.postcode_languages()
+    key = hashlib.sha256(repr((count, seed, postcodes)).encode()).hexdigest()[:12]
+    directory = Path(tempfile.gettempdir()) / "provisioner-bench" / key
+    path = directory / "supporters.csv"
+    if not path.exists():
+        started = time.perf_counter()
+        generate(directory, postcodes, count=count, seed=seed)
+        print(f"generated {count:,} supporters in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def _bench_exports(segmentation: Segmentation, ledger: Ledger) -> None:
+    started = time.perf_counter()
+    written = rows = 0
+    for slug, members in segmentation.by_nation.items():
+        exports = render_exports(slug, [], list(SEGMENTS), list(DIALERS), members, ledger)
+        written += sum(len(data) for data in exports.files.values())
+        rows += len(members)
+    elapsed = time.perf_counter() - started
+    _show("exports", f"{len(segmentation.by_nation)} nations, {rows:,} nation rows, "
+                     f"{written / 1e6:,.0f} MB: {_rate(rows, elapsed)}")  # fmt: skip
+    _show("peak RSS", f"{_peak_rss_mb():,.0f} MB (after exports)")
+
+
+def _show(label: str, value: str) -> None:
+    print(f"{label + ':':<20}{value}")
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{seconds:.2f} s, {rows / seconds if seconds else 0:,.0f} rows/s"
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    sys.exit(main())
