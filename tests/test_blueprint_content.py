@@ -8,6 +8,7 @@ Set BLUEPRINT_PREVIEW=/some/dir to also write the rendered files there.
 from __future__ import annotations
 
 import os
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ def blueprint_names() -> list[str]:
     return sorted(p.name for p in BLUEPRINTS.iterdir() if p.is_dir() and p.name[0] not in "_.")
 
 
+@cache
 def manifest(name: str) -> dict[str, Any]:
     return yaml.safe_load((BLUEPRINTS / name / "manifest.yaml").read_text(encoding="utf-8"))
 
@@ -90,6 +92,7 @@ def strings(folder: Path, lang: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+@cache
 def merged_strings(blueprint: str, lang: str) -> dict[str, Any]:
     return deep_merge(strings(BASE, lang), strings(BLUEPRINTS / blueprint, lang))
 
@@ -111,6 +114,12 @@ def shape(value: Any) -> Any:
     if isinstance(value, list):
         return [shape(item) for item in value]
     return type(value).__name__
+
+
+@cache
+def blueprint_env(blueprint: str) -> Environment:
+    """One environment per blueprint, as in the engine: templates compile once."""
+    return make_env(blueprint)
 
 
 def make_env(blueprint: str, overrides: dict[str, str] | None = None) -> Environment:
@@ -289,6 +298,9 @@ SAMPLES = [
     ("section", "national", False),
     ("section", "region", True),
     ("section", "province", True),
+    # Unusual pairings still render: a section site for a candidate, and the reverse.
+    ("section", "candidate", True),
+    ("candidate", "section", False),
 ]
 
 
@@ -380,7 +392,7 @@ def preview(path: str, text: str) -> None:
 @pytest.mark.parametrize(("blueprint", "kind", "full"), SAMPLES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_pages_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
-    env = make_env(blueprint)
+    env = blueprint_env(blueprint)
     nation = make_nation(kind, ["fr", "nl"] if full else [lang], full=full)
     for page_id, page in manifest(blueprint)["pages"].items():
         template = env.get_template(page["template"])
@@ -400,7 +412,7 @@ def test_pages_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
 @pytest.mark.parametrize(("blueprint", "kind", "full"), SAMPLES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_emails_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
-    env = make_env(blueprint)
+    env = blueprint_env(blueprint)
     nation = make_nation(kind, [lang], full=full)
     for email_id in manifest(blueprint)["emails"]:
         context = email_context(blueprint, nation, email_id, lang)
@@ -433,9 +445,23 @@ def test_override_renders_over_its_blueprint(path: Path) -> None:
     page_id = name.removeprefix("pages/").removesuffix(".html.j2")
     for lang in LANGS:
         nation = make_nation("candidate", ["fr", "nl"])
-        blueprint_html = make_env("candidate").get_template(name)
+        blueprint_html = blueprint_env("candidate").get_template(name)
         plain = blueprint_html.render(page_context("candidate", nation, page_id, lang))
         html = env.get_template(name).render(page_context("candidate", nation, page_id, lang))
         check_page_html(html, lang)
         assert html != plain, "the override changes the page"
         assert 'class="hero' in html, "blocks that are not overridden still render"
+
+
+def block_names(path: Path) -> set[str]:
+    tree = Environment().parse(path.read_text(encoding="utf-8"))
+    return {block.name for block in tree.find_all(nodes.Block)}
+
+
+@pytest.mark.parametrize("path", override_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_override_blocks_exist_in_the_blueprint(path: Path) -> None:
+    # A misspelt block name would silently change nothing.
+    name = "/".join(path.relative_to(NATIONS).parts[2:])  # <slug>/overrides/<name>
+    known = block_names(BLUEPRINTS / "candidate" / "templates" / name)
+    known |= block_names(BASE / "templates" / "layout.html.j2")
+    assert block_names(path) <= known
