@@ -29,7 +29,7 @@ def open_state(out: Path) -> State:
     path = out / "state.db"
     if not path.is_file():
         raise InputError(
-            f"no state in {out}/ (no {path}): nothing was deployed there yet; "
+            f"no state in {out}: nothing was deployed there yet; "
             f"run `provisioner deploy --out {out}` first"
         )
     return State(path)
