@@ -1,0 +1,88 @@
+"""The real CLI, twice, on the whole sample network: all deployed, then all unchanged.
+
+Copy the pyinfra idempotency test: the second run must report every nation unchanged
+and rewrite no file (same inode, same mtime for everything published).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def published_files(out: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for area in ("sites", "private", "emails")
+        for p in (out / area).rglob("*")
+        if p.is_file()
+    }
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sample")
+    for folder in ("blueprints", "nations"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    return root
+
+
+def test_sample_network_deploys_then_is_unchanged(sample: Path) -> None:
+    spec, out = str(sample / "nations.yaml"), str(sample / "build")
+    slugs = [n["slug"] for n in yaml.safe_load((sample / "nations.yaml").read_text())["nations"]]
+    assert len(slugs) >= 400
+
+    first = run("deploy", "--spec", spec, "--out", out)
+    assert first.returncode == 0, first.stdout + first.stderr
+    report = json.loads((sample / "build" / "reports" / "latest.json").read_text())
+    assert report["summary"]["deployed"] == len(slugs)
+    assert {n["status"] for n in report["nations"]} == {"deployed"}
+    for slug in slugs:
+        assert (sample / "build" / "sites" / slug / "index.html").is_file(), slug
+    before = published_files(sample / "build")
+
+    second = run("deploy", "--spec", spec, "--out", out)
+    assert second.returncode == 0, second.stdout + second.stderr
+    report = json.loads((sample / "build" / "reports" / "latest.json").read_text())
+    assert report["summary"]["unchanged"] == len(slugs)
+    assert published_files(sample / "build") == before  # no file rewritten
+    assert (
+        f"unchanged={len(slugs)}" in second.stdout.replace(" ", "")
+        or str(len(slugs)) in second.stdout
+    )
+
+
+def test_nation_json_carries_geography_and_inherited_tags(sample: Path) -> None:
+    manifest = json.loads((sample / "build" / "sites" / "marie-dubois" / "nation.json").read_text())
+    assert manifest["parent"] == "liege"
+    assert "municipality:liege" in manifest["tags"]
+    assert any(tag.startswith("province:") for tag in manifest["inherited_tags"])
+    assert "4000" in manifest["coverage"]
+
+
+def test_duplicate_slug_makes_validate_exit_2_naming_slug_and_line(tmp_path: Path) -> None:
+    text = (REPO / "nations.yaml").read_text()
+    duplicate = "\n  - slug: liege\n    name: Doublon\n    blueprint: section\n    parent: hq\n"
+    spec = tmp_path / "nations.yaml"
+    spec.write_text(text + duplicate)
+    shutil.copytree(REPO / "blueprints", tmp_path / "blueprints")
+    line = len((text + duplicate).splitlines()) - 3
+    result = run("validate", "--spec", str(spec))
+    assert result.returncode == 2
+    assert f"nations.yaml:{line}:" in result.stderr and "duplicate slug 'liege'" in result.stderr
+    assert not (tmp_path / "build").exists()
