@@ -88,7 +88,7 @@ class Builder:
         blueprint = self.catalog.get(nation.blueprint)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
         base = {
-            "nation": nation_data(self.network, nation),
+            "nation": nation_data(self.network, nation, self.nations_dir / nation.slug),
             "network": network_data(self.network),
             "strings": self.strings[nation.blueprint],
         }

@@ -6,9 +6,11 @@ candidate override can leak a supporter onto a public page.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from provisioner.blueprints import Blueprint
+from provisioner.candidates.site_content import load_site_content, merge_site_content
 from provisioner.network import Nation, Network
 
 RECIPIENT_FIELDS = (
@@ -22,10 +24,14 @@ RECIPIENT_FIELDS = (
 )
 
 
-def nation_data(network: Network, nation: Nation) -> dict[str, Any]:
-    """The `nation` variable of templates (also what a nation's fingerprint hashes)."""
+def nation_data(network: Network, nation: Nation, folder: Path | None = None) -> dict[str, Any]:
+    """The `nation` variable of templates (also what a nation's fingerprint hashes).
+
+    With `folder` (the nation's own folder), its site.yaml is laid over `content` and
+    `contact`: candidates edit their content there, not in the shared nations.yaml.
+    """
     parent = network.nations[nation.parent] if nation.parent else None
-    return {
+    data = {
         "slug": nation.slug,
         "name": nation.name,
         "kind": nation.kind,
@@ -44,6 +50,10 @@ def nation_data(network: Network, nation: Nation) -> dict[str, Any]:
         "parent": _link(parent) if parent else None,
         "children": [_link(network.nations[c]) for c in nation.children],
     }
+    site = load_site_content(folder) if folder is not None else None
+    if site is not None:
+        merge_site_content(data, site)
+    return data
 
 
 def _content(nation: Nation) -> dict[str, Any]:

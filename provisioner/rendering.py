@@ -85,6 +85,9 @@ class LayeredLoader(jinja2.BaseLoader):
         override = self.nations_dir.joinpath(slug, "overrides", *parts)
         if not override.is_file():
             return self._layer_source(name)
+        if not override.resolve().is_relative_to((self.nations_dir / slug).resolve()):
+            # A symbolic link would let one nation render another's files, or any file.
+            raise jinja2.exceptions.SecurityError(f"{override}: links out of the nation's folder")
         source, filename, uptodate = _read(override)
         # Same first line, so line numbers in errors match the candidate's file.
         parent = f"{NATION_PREFIX}{slug}/{LAYER_MARK}{name}"
