@@ -273,6 +273,95 @@ def report_command(out: Path, run_id: str | None, merge_files: tuple[Path, ...])
     click.echo(f"report: {written}.json  {written}.html")
 
 
+# -- candidates: scaffold, check, preview (logic in provisioner/candidates/) ----------------
+# Imported in the commands: cookiecutter and watchfiles are slow to import and only
+# these commands need them.
+
+
+@cli.command(name="new-nation")
+@spec_option
+@click.argument("slug")
+@click.option("--parent", default=None, help="Slug of the parent nation (e.g. the section).")
+@click.option("--first-name", default="", help="Candidate's first name (default: from SLUG).")
+@click.option("--last-name", default="", help="Candidate's last name (default: from SLUG).")
+@click.option("--email", default="", help="Public contact (default: SLUG@<base_domain>).")
+@click.option("--blueprint", default="candidate", show_default=True)
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    type=click.Choice(["fr", "nl"]),
+    help="Site language (repeatable; default: the parent's).",
+)
+@click.option("--slogan", default="Un nouvel horizon / Een nieuwe horizon", show_default=True)
+@click.option("--add", is_flag=True, help="Append the entry to nations.yaml (validated first).")
+def new_nation_command(spec: Path, slug: str, add: bool, **answers: Any) -> None:
+    """Create nations/SLUG/ for a candidate: site.yaml, example overrides, guide."""
+    from provisioner.candidates.scaffold import NewNation, generated_notice, new_nation
+
+    answers["languages"] = tuple(answers["languages"])
+    created = new_nation(Project(spec=spec), NewNation(slug=slug, **answers), add=add)
+    click.echo(f"created {created.folder}/ (site.yaml, overrides/, GUIDE.md)")
+    if created.added:
+        click.echo(f"added to {spec}:")
+    else:
+        click.echo(f"add this entry at the end of `nations:` in {spec} (or rerun with --add):")
+    click.echo(created.entry, nl=False)
+    notice = generated_notice(spec) if created.added else None
+    if notice:
+        click.secho(f"note: {notice}", fg="yellow", err=True)
+    click.echo(f"next: provisioner check {slug}   provisioner preview {slug}")
+
+
+@cli.command(name="check")
+@spec_option
+@click.argument("slug", required=False)
+@click.option(
+    "--owner", default=None, help="With --diff: the change may only touch nations/OWNER/."
+)
+@click.option("--diff", "rev", default=None, help="Git revision to compare the change with.")
+def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | None) -> None:
+    """Render one nation strictly; print each problem as file:line: message (exit 1)."""
+    from provisioner.candidates.check import check_nation
+    from provisioner.candidates.scope import scope_problems
+
+    slug = slug or owner
+    if slug is None or (owner and owner != slug):
+        raise click.UsageError("give SLUG, or --owner SLUG --diff REV (the same nation)")
+    if bool(owner) != bool(rev):
+        raise click.UsageError("--owner and --diff go together")
+    project = Project(spec=spec)
+    problems = scope_problems(project.overrides_dir, slug, rev) if rev else []
+    problems += check_nation(project, slug)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.secho(f"{slug}: {len(problems)} problem(s)", fg="red", err=True)
+        sys.exit(1)
+    click.secho(f"{slug}: OK", fg="green")
+
+
+@cli.command()
+@spec_option
+@click.argument("slug")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def preview(spec: Path, slug: str, port: int) -> None:
+    """Serve one nation on 127.0.0.1; pages reload after every edit."""
+    import threading
+
+    from provisioner.candidates.preview import PreviewServer
+
+    server = PreviewServer(Project(spec=spec), slug, port)
+    server.start()
+    click.echo(f"{slug}: {server.url}   (Ctrl-C to stop)", err=False)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.stop()
+
+
 def _print_recap(report: dict[str, Any]) -> None:
     _print_lines(recap(report))
 

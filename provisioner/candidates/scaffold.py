@@ -158,3 +158,14 @@ def scaffold_folder(nations_dir: Path, answers: NewNation, template: Path = SCAF
         except CookiecutterException as exc:
             raise InputError(f"cannot create the folder from {template}: {exc}") from exc
     return Path(made)
+
+
+def generated_notice(spec: Path) -> str | None:
+    """A warning when nations.yaml says it is generated: an appended entry would be lost."""
+    head = spec.read_text(encoding="utf-8")[:2000]
+    if "GENERATED" not in head:
+        return None
+    return (
+        f"{spec} is generated: also add this nation to its generator, "
+        "or the next regeneration drops it"
+    )
