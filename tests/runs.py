@@ -6,17 +6,23 @@ the same two runs.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
+from provisioner.cli import main
 from provisioner.deploy import Project, deploy
 from provisioner.engine import Options
 
 BROKEN = "{% block intro %}{{ oops }}{% endblock %}"
 CHANGED = "{% block intro %}<p>new intro</p>{% endblock %}"
+Invoke = Callable[..., tuple[int, str, str]]
+
 # Nation names come from nations.yaml, which many people edit: the dashboard must show
 # this as text, never run it.
 HOSTILE_NAME = '</script><img src="x" onerror="window.pwned=1">'
@@ -55,3 +61,22 @@ def two_runs(root: Path, broken: str = "s1", changed: str = "s4") -> TwoRuns:
     )
     second = deploy(project, Options(jobs=3))
     return TwoRuns(project, first, second)
+
+
+def invoker(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Run the real entry point in-process (exit code mapping included).
+
+    The returned function takes the command line and returns (exit code, stdout, stderr).
+    """
+
+    def invoke(*args: str | Path) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["provisioner", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as stop:
+            code = int(stop.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

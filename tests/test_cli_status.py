@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from runs import TwoRuns, two_runs
-
-from provisioner.cli import main
-
-Run = tuple[int, str, str]
-Invoke = Callable[..., Run]
+from runs import Invoke, TwoRuns, invoker, two_runs
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +23,7 @@ def fresh_runs(tmp_path: Path) -> TwoRuns:
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Run the real entry point (exit code mapping included); return code, stdout, stderr."""
-
-    def invoke(*args: str | Path) -> Run:
-        monkeypatch.setattr(sys, "argv", ["provisioner", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as stop:
-            code = int(stop.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
+    return invoker(capsys, monkeypatch)
 
 
 def out_of(runs: TwoRuns) -> tuple[str, Path]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from runs import HOSTILE_NAME, TwoRuns, two_runs
+from helpers import build_file_tree
+from runs import BROKEN, HOSTILE_NAME, TwoRuns, invoker, two_runs
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
@@ -26,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+Capture = pytest.CaptureFixture[str]
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
@@ -175,3 +178,82 @@ def test_screenshot(reset: Dashboard, runs: TwoRuns, tmp_path: Path) -> None:
     reset.page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
     reset.page.click('#nation-table tr.nation[data-slug="s1"]')
+
+
+# -- the sample network, end to end ---------------------------------------------------------
+REPO = Path(__file__).parents[1]
+
+
+def copy_sample_network(root: Path) -> Path:
+    """The repo's nations.yaml, blueprints and nation overrides, so the test can break one."""
+    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    for folder in ("blueprints", "nations"):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, root / folder)
+    return root / "nations.yaml"
+
+
+def break_one_section(root: Path, report: dict[str, Any]) -> str:
+    """Make the first section without overrides of its own fail to render; return its slug."""
+    slug = next(
+        n["slug"]
+        for n in report["nations"]
+        if n["blueprint"] == "section"
+        and n["parent"]
+        and not (root / "nations" / n["slug"]).exists()
+    )
+    build_file_tree(root, {f"nations/{slug}/overrides/pages/home.html.j2": BROKEN})
+    return slug
+
+
+@pytest.mark.slow
+def test_sample_network_two_deploys_end_to_end(
+    browser: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = invoker(capsys, monkeypatch)
+    spec, out, junit = copy_sample_network(tmp_path), tmp_path / "build", tmp_path / "junit.xml"
+    deploy = ("deploy", "--spec", spec, "--out", out, "--jobs", "8", "--quiet")
+    code, _, err = run(*deploy)
+    assert code == 0, err
+    first = json.loads((out / "reports" / "latest.json").read_text("utf-8"))
+    broken = break_one_section(tmp_path, first)
+    code, _, err = run(*deploy, "--junit", junit)
+    assert code == 1, err
+    latest = json.loads((out / "reports" / "latest.json").read_text("utf-8"))
+    every_nation = sorted(n["slug"] for n in first["nations"])
+    assert latest["summary"]["failed"] == 1 and latest["summary"]["total"] == len(every_nation)
+
+    # The dashboard shows the JSON's counts, the failure first with its reason, and filters.
+    page = Dashboard(browser, out / "reports" / "latest.html")
+    counts = {s: page.count(s) for s in ("total", "deployed", "unchanged", "failed", "skipped")}
+    assert counts == latest["summary"]
+    first_row = page.page.locator("#nation-table tr.nation").first
+    assert first_row.get_attribute("data-slug") == broken
+    assert first_row.locator("td.error").inner_text() == (
+        "TemplateError: undefined value: 'oops' is undefined"
+    )
+    page.page.select_option("#filter-status", "failed")
+    assert page.visible_slugs() == [broken]
+    page.page.select_option("#filter-status", "")
+    page.page.fill("#filter-text", broken)
+    assert broken in page.visible_slugs() and 0 < page.shown() < latest["summary"]["total"]
+    page.page.click(f'#nation-table tr.nation[data-slug="{broken}"]')
+    page.page.screenshot(path=str(tmp_path / "sample-network.png"), full_page=False)
+    assert page.errors == [] and len(page.requests) == 1
+
+    # history lists both runs; status --json lists every nation; JUnit: one case each.
+    code, out_text, _ = run("history", "--out", out, "--json")
+    assert [r["run_id"] for r in json.loads(out_text)["runs"]] == [
+        latest["run_id"],
+        first["run_id"],
+    ]
+    code, out_text, _ = run("status", "--out", out, "--json")
+    status = json.loads(out_text)
+    assert sorted(n["slug"] for n in status["nations"]) == every_nation
+    assert [n["slug"] for n in status["nations"] if n["status"] == "failed"] == [broken]
+    cases = ET.parse(junit).getroot().findall("./testsuite/testcase")
+    assert sorted(c.get("name") or "" for c in cases) == every_nation
+    assert [c.get("name") for c in cases if c.find("failure") is not None] == [broken]
