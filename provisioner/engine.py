@@ -7,6 +7,7 @@ the engine itself never prints.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -17,12 +18,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from provisioner.build import Builder
+from provisioner.buildpool import BuildPool
 from provisioner.errors import NationError
 from provisioner.network import Nation
 from provisioner.state import Deployed, State
 from provisioner.targets.base import Target
 
 STATUSES = ("deployed", "unchanged", "failed", "skipped")
+MIN_FOR_PROCESSES = 16  # below this, forking costs more than it saves
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Options:
     force: bool = False  # rebuild even when the fingerprint did not change
     backoff_s: float = 0.2
     keep_releases: int = 5
+    processes: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 @dataclass
@@ -73,6 +77,8 @@ def now_iso() -> str:
 
 
 class Engine:
+    """Decides what changed (in the calling thread), then builds and publishes in parallel."""
+
     def __init__(
         self,
         builder: Builder,
@@ -91,6 +97,7 @@ class Engine:
         self._failures = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._pool: BuildPool | None = None
 
     def run(self, nations: Sequence[Nation], run_id: str) -> list[NationResult]:
         """Deploy `nations`; return one result per nation, in input order."""
@@ -99,46 +106,77 @@ class Engine:
         budget = self.options.max_failures
         self._budget = None if budget is None else budget_from(str(budget), len(nations))
         known = self.state.deployed()
-        canary, rest = list(nations[: self.options.canary]), list(nations[self.options.canary :])
-        results = self._wave(canary, known)
-        if any(r.status == "failed" for r in results):
-            self._stop.set()
-        results += self._wave(rest, known)
-        return results
+        results = {n.slug: self._triage(n, known.get(n.slug)) for n in nations}
+        settled = [r for r in results.values() if r.status != "pending"]
+        for _ in (r for r in settled if r.status == "failed"):
+            self._count_failure()
+        self.state.record_nations(run_id, now_iso(), [r.as_dict() for r in settled])
+        for result in settled:
+            self.events.nation_finished(result)
+        pending = [n for n in nations if results[n.slug].status == "pending"]
+        processes = self.options.processes if len(pending) >= MIN_FOR_PROCESSES else 1
+        self._pool = BuildPool(self.builder, processes)
+        try:
+            canary, rest = pending[: self.options.canary], pending[self.options.canary :]
+            for wave in (canary, rest):
+                self._wave(wave, results)
+                if any(results[n.slug].status == "failed" for n in canary):
+                    self._stop.set()  # a failed canary stops everything after it
+        finally:
+            self._pool.close()
+        return [results[n.slug] for n in nations]
 
-    def _wave(self, nations: list[Nation], known: dict[str, Deployed]) -> list[NationResult]:
-        if not nations:
-            return []
-        workers = max(1, min(self.options.jobs, len(nations)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nation") as pool:
-            return list(pool.map(lambda n: self._one(n, known.get(n.slug)), nations))
-
-    def _one(self, nation: Nation, known: Deployed | None) -> NationResult:
+    def _triage(self, nation: Nation, known: Deployed | None) -> NationResult:
+        """Unchanged (inputs and live release as last time), failed, or pending a build."""
         result = NationResult(
             slug=nation.slug,
             name=nation.name,
             parent=nation.parent,
             blueprint=nation.blueprint,
-            status="skipped",
+            status="pending",
             url=self.target.url(nation.slug),
             tags=list(nation.all_tags),
         )
+        try:
+            result.fingerprint = self.builder.fingerprint(nation)
+            live = self.target.current_release(nation.slug)
+        except Exception as exc:  # a broken nation fails alone, even here
+            result.status, result.error = "failed", _error(exc)
+            return result
+        if (
+            not self.options.force
+            and known is not None
+            and known.fingerprint == result.fingerprint
+            and known.release is not None
+            and known.release == live
+        ):
+            result.status, result.release, result.counts = "unchanged", live, known.counts
+        return result
+
+    def _wave(self, nations: list[Nation], results: dict[str, NationResult]) -> None:
+        if not nations:
+            return
+        workers = max(1, min(self.options.jobs, len(nations)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nation") as pool:
+            list(pool.map(lambda n: self._one(n, results[n.slug]), nations))
+
+    def _one(self, nation: Nation, result: NationResult) -> None:
+        result.status = "skipped"
         result.started_s = time.monotonic() - self._t0
         if not self._stop.is_set():
-            self._deploy(nation, known, result)
+            self._deploy(nation, result)
         result.finished_s = time.monotonic() - self._t0
         result.duration_s = round(result.finished_s - result.started_s, 4)
         if result.status == "failed":
             self._count_failure()
-        self.state.record_nation(self._run_id, now_iso(), result.as_dict())
+        self.state.record_nations(self._run_id, now_iso(), [result.as_dict()])
         self.events.nation_finished(result)
-        return result
 
-    def _deploy(self, nation: Nation, known: Deployed | None, result: NationResult) -> None:
+    def _deploy(self, nation: Nation, result: NationResult) -> None:
         for attempt in range(1, self.options.retries + 2):
             result.attempts = attempt
             try:
-                self._attempt(nation, known, result)
+                self._attempt(nation, result)
                 return
             except Exception as exc:  # isolate every failure to its nation
                 result.status, result.error = "failed", _error(exc)
@@ -147,20 +185,9 @@ class Engine:
                 delay = self.options.backoff_s * 2 ** (attempt - 1)
                 self.sleep(delay + random.uniform(0, delay))  # jitter spreads retries out
 
-    def _attempt(self, nation: Nation, known: Deployed | None, result: NationResult) -> None:
-        fingerprint = self.builder.fingerprint(nation)
-        result.fingerprint = fingerprint
-        live = self.target.current_release(nation.slug)
-        if (
-            not self.options.force
-            and known is not None
-            and known.fingerprint == fingerprint
-            and known.release is not None
-            and known.release == live
-        ):
-            result.status, result.release, result.error = "unchanged", live, None
-            return
-        build = self.builder.build(nation, fingerprint)
+    def _attempt(self, nation: Nation, result: NationResult) -> None:
+        assert self._pool is not None and result.fingerprint is not None
+        build = self._pool.build(nation, result.fingerprint)
         published = self.target.publish(build)
         result.counts = build.counts
         result.files = {
@@ -169,15 +196,16 @@ class Engine:
             "removed": len(published.removed),
         }
         result.error = None
-        if published.release is None:
-            result.status, result.release = "unchanged", live
+        if published.release is None:  # same content as live: nothing new to serve
+            result.status = "unchanged"
+            result.release = self.target.current_release(nation.slug)
             return
         result.status, result.release = "deployed", published.release
         self.state.record_release(
             nation.slug,
             published.release,
             self._run_id,
-            fingerprint,
+            result.fingerprint,
             build.digest,
             now_iso(),
             build.manifest(),

@@ -63,7 +63,12 @@ class NationError(ProvisionerError):
 
     def __init__(self, message: str, location: str | None = None):
         self.location = location
+        self.detail = message
         super().__init__(f"{location}: {message}" if location else message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # Builds run in worker processes: keep the location when the error is pickled back.
+        return (type(self), (self.detail, self.location))
 
 
 class TemplateError(NationError):

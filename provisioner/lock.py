@@ -1,7 +1,9 @@
 """One deploy at a time per target, with the holder named when refused.
 
-`flock` is released by the kernel when its holder dies, so a lock left by a killed
-deploy is taken over safely by the next one: no stale-lock heuristics needed.
+A POSIX record lock (`lockf`) is released by the kernel when its holder dies, so a lock
+left by a killed deploy is taken over safely by the next one: no stale-lock heuristics.
+Unlike `flock`, it belongs to the process, not to the file descriptor, so the build
+worker processes forked by the holder never keep it alive after the holder is gone.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ def deploy_lock(path: Path, command: str) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             raise LockError(_refusal(path)) from None
         holder = {
             "pid": os.getpid(),
@@ -37,7 +39,7 @@ def deploy_lock(path: Path, command: str) -> Iterator[None]:
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the flock
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _refusal(path: Path) -> str:

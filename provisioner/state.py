@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Deployed:
 
     fingerprint: str | None
     release: str | None
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class State:
@@ -111,38 +112,53 @@ class State:
     def deployed(self) -> dict[str, Deployed]:
         """Last good fingerprint and release of every nation, in one query."""
         with self._lock:
-            rows = self._db.execute("SELECT slug, fingerprint, release FROM nations").fetchall()
-        return {slug: Deployed(fingerprint, release) for slug, fingerprint, release in rows}
+            rows = self._db.execute(
+                "SELECT slug, fingerprint, release, data FROM nations"
+            ).fetchall()
+        return {
+            slug: Deployed(fingerprint, release, json.loads(data).get("counts") or {})
+            for slug, fingerprint, release, data in rows
+        }
+
+    def record_nations(self, run_id: str, when: str, results: list[dict[str, Any]]) -> None:
+        """Store outcomes in one transaction; a failure keeps the last good fingerprint/release."""
+        if not results:
+            return
+        with self._transaction() as db:
+            for result in results:
+                self._record(db, run_id, when, result)
 
     def record_nation(self, run_id: str, when: str, result: dict[str, Any]) -> None:
-        """Store one nation's outcome; a failure keeps the last good fingerprint and release."""
+        self.record_nations(run_id, when, [result])
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, run_id: str, when: str, result: dict[str, Any]) -> None:
         slug, status = result["slug"], result["status"]
         data = json.dumps(result)
         good = status in ("deployed", "unchanged")
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO nation_runs (run_id, slug, status, data) VALUES (?,?,?,?)",
-                (run_id, slug, status, data),
-            )
-            db.execute(
-                "INSERT INTO nations (slug, status, run_id, updated_at, fingerprint, release, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(slug) DO UPDATE SET"
-                " status = excluded.status, run_id = excluded.run_id,"
-                " updated_at = excluded.updated_at, data = excluded.data,"
-                " fingerprint = CASE WHEN ? THEN excluded.fingerprint ELSE nations.fingerprint END,"
-                " release = CASE WHEN ? THEN excluded.release ELSE nations.release END",
-                (
-                    slug,
-                    status,
-                    run_id,
-                    when,
-                    result.get("fingerprint") if good else None,
-                    result.get("release") if good else None,
-                    data,
-                    good,
-                    good,
-                ),
-            )
+        db.execute(
+            "INSERT OR REPLACE INTO nation_runs (run_id, slug, status, data) VALUES (?,?,?,?)",
+            (run_id, slug, status, data),
+        )
+        db.execute(
+            "INSERT INTO nations (slug, status, run_id, updated_at, fingerprint, release, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(slug) DO UPDATE SET"
+            " status = excluded.status, run_id = excluded.run_id,"
+            " updated_at = excluded.updated_at, data = excluded.data,"
+            " fingerprint = CASE WHEN ? THEN excluded.fingerprint ELSE nations.fingerprint END,"
+            " release = CASE WHEN ? THEN excluded.release ELSE nations.release END",
+            (
+                slug,
+                status,
+                run_id,
+                when,
+                result.get("fingerprint") if good else None,
+                result.get("release") if good else None,
+                data,
+                good,
+                good,
+            ),
+        )
 
     def record_release(
         self, slug: str, release: str, run_id: str, fingerprint: str, digest: str, when: str,
