@@ -154,15 +154,47 @@ def test_bad_rows_are_quarantined_with_line_and_reason_never_dropped(tmp_path):
 
 
 def test_line_numbers_count_physical_lines_after_a_multiline_field(tmp_path):
-    path = write_csv(
-        tmp_path / "s.csv",
-        [supporter(id="S1", last_name='"Du\npont"'), supporter(id="S2", postcode="x")],
-    )
+    rows = [supporter(id="S1", last_name='"Du\npont"'), supporter(id="S2", postcode="x")]
+    path = write_csv(tmp_path / "s.csv", rows)
 
     ingestion = read_supporters(path)
 
-    assert ingestion.rows[0].last_name == "Du\npont"
-    assert [(q.line, q.reason[:8]) for q in ingestion.quarantined] == [(4, "postcode")]
+    assert [(q.line, q.reason[:9]) for q in ingestion.quarantined] == [
+        (2, "last_name"),  # a name on two lines is refused, and takes lines 2-3
+        (4, "postcode "),
+    ]
+
+
+def test_a_record_the_csv_parser_cannot_read_is_quarantined_alone(tmp_path):
+    huge = "x" * 200_000  # over the csv module's field limit
+    rows = [supporter(id="S1"), supporter(id="S2", last_name=huge), supporter(id="S3")]
+    path = write_csv(tmp_path / "s.csv", rows)
+
+    ingestion = read_supporters(path)
+
+    assert [row.id for row in ingestion.rows] == ["S1", "S3"]
+    assert [(q.line, q.reason) for q in ingestion.quarantined] == [
+        (3, "unreadable CSV record: field larger than field limit (131072)")
+    ]
+
+
+def test_control_characters_in_names_are_refused(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [supporter(last_name="Du\0pont")])
+
+    (quarantined,) = read_supporters(path).quarantined
+
+    assert quarantined.reason == "last_name 'Du\\x00pont' contains a control character"
+
+
+def test_rows_with_several_problems_list_them_all(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [supporter(postcode="x", level="vip")])
+
+    (quarantined,) = read_supporters(path).quarantined
+
+    assert quarantined.reason == (
+        "postcode 'x' is not a Belgian postcode (4 digits, 1000-9999); "
+        "level 'vip' must be one of subscriber, supporter, pledge, volunteer, member, donor"
+    )
 
 
 def test_quarantine_file_lists_line_reason_and_raw(tmp_path):

@@ -13,12 +13,36 @@ import io
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from .errors import SupporterFileError
 
 _DELIMITERS = (",", ";", "\t")
+
+
+@dataclass
+class Chunk:
+    """Records read together, and where they are in the file."""
+
+    records: list[list[str]]
+    first_line: int
+    last_line: int
+    lines: list[int] | None = None  # line of each record, computed when first needed
+    broken: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    def line_of(self, index: int) -> int:
+        """Physical line where records[index] starts."""
+        if self.lines is None:
+            if self.last_line - self.first_line + 1 == len(self.records):
+                return self.first_line + index  # one line per record
+            # Some quoted fields hold newlines: count them once for the whole chunk.
+            self.lines, line = [], self.first_line
+            for fields in self.records:
+                self.lines.append(line)
+                line += 1 + sum(value.count("\n") for value in fields)
+        return self.lines[index]
 
 
 class CsvTable:
@@ -54,6 +78,33 @@ class CsvTable:
                 f"the header must name: {self.delimiter.join(columns)}"
             )
         return [self.header.index(column) for column in columns]
+
+    def chunks(self, size: int, careful: bool = False) -> Iterator[Chunk]:
+        """Yield the records in chunks of `size`.
+
+        Fast mode lets the C parser fill a whole chunk and raises csv.Error when a
+        record cannot be parsed (the chunk is then lost: read the file again
+        carefully). Careful mode goes record by record and reports such records in
+        `Chunk.broken`.
+        """
+        if careful:
+            numbered = self.records()
+            while batch := list(itertools.islice(numbered, size)):
+                lines, fields, problems = (list(column) for column in zip(*batch, strict=True))
+                broken = [
+                    (line, problem)
+                    for line, problem in zip(lines, problems, strict=True)
+                    if problem
+                ]
+                yield Chunk(fields, lines[0], lines[-1], lines, broken)
+            return
+        reader = self._reader
+        while True:
+            first_line = reader.line_num + 1
+            records = list(itertools.islice(reader, size))
+            if not records:
+                return
+            yield Chunk(records, first_line, reader.line_num)
 
     def records(self) -> Iterator[tuple[int, list[str], str]]:
         """Yield (first line number, fields, "") per record, or (line, [], reason) if broken.

@@ -1,16 +1,18 @@
 """Segmentation by geography in one pass through a postcode-to-nations index.
 
 A nation gets the supporters whose postcode is in its coverage (its own postcodes and
-its descendants'); siblings never share a supporter. The index maps each postcode to
-the owning nation and all its ancestors, computed once, so a row costs one dict
-lookup plus one list append per level of the tree. Memory is one reference per row
-and level, whatever the number of nations.
+its descendants'); siblings never share a supporter. The index is computed once per
+network: postcode -> owning nation and ancestors, and nation -> covered postcodes.
+One pass puts each row in its postcode's bucket (one dict lookup and one append);
+a nation's rows are its covered buckets put together when asked for. Memory is one
+reference per row, whatever the number of nations or the depth of the tree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 
 from .errors import SupporterConfigError
 from .records import Supporter
@@ -18,9 +20,10 @@ from .records import Supporter
 
 @dataclass(frozen=True)
 class PostcodeIndex:
-    """For each covered postcode: its owning nation first, then every ancestor."""
+    """Both directions of "postcode is covered by nation"."""
 
-    chains: dict[str, tuple[str, ...]]
+    chains: dict[str, tuple[str, ...]]  # postcode -> owning nation, then its ancestors
+    coverage: dict[str, tuple[str, ...]]  # nation -> covered postcodes, sorted
     slugs: tuple[str, ...]
 
     def nations_for(self, postcode: str) -> tuple[str, ...]:
@@ -30,9 +33,10 @@ class PostcodeIndex:
 
 @dataclass
 class Segmentation:
-    """Supporters per nation (references, not copies) and what nobody covers."""
+    """Supporters by postcode (references, not copies) and what nobody covers."""
 
-    by_nation: dict[str, list[Supporter]]
+    index: PostcodeIndex
+    buckets: dict[str, list[Supporter]]
     total: int = 0
     unassigned_by_postcode: dict[str, int] = field(default_factory=dict)
 
@@ -42,8 +46,13 @@ class Segmentation:
         return sum(self.unassigned_by_postcode.values())
 
     def rows(self, slug: str) -> list[Supporter]:
-        """The supporters of `slug`, in input order."""
-        return self.by_nation.get(slug, [])
+        """The supporters of `slug`: by postcode, then in input order."""
+        buckets = map(self.buckets.__getitem__, self.index.coverage.get(slug, ()))
+        return list(chain.from_iterable(buckets))
+
+    def count(self, slug: str) -> int:
+        """How many supporters `slug` has, without building the list."""
+        return sum(len(self.buckets[postcode]) for postcode in self.index.coverage.get(slug, ()))
 
 
 def build_index(
@@ -71,7 +80,13 @@ def build_index(
                 "which are not ancestor and descendant; give it to one of them"
             )
         chains[postcode] = chain
-    return PostcodeIndex(chains=chains, slugs=slugs)
+    coverage: dict[str, list[str]] = {slug: [] for slug in slugs}
+    for postcode in sorted(chains):
+        for slug in chains[postcode]:
+            coverage[slug].append(postcode)
+    return PostcodeIndex(
+        chains=chains, coverage={slug: tuple(pcs) for slug, pcs in coverage.items()}, slugs=slugs
+    )
 
 
 def _lineage(slug: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
@@ -94,20 +109,15 @@ def _lineage(slug: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
 
 
 def segment(rows: Iterable[Supporter], index: PostcodeIndex) -> Segmentation:
-    """Distribute `rows` to every nation covering their postcode, in one pass."""
-    by_nation: dict[str, list[Supporter]] = {slug: [] for slug in index.slugs}
-    # Bound `append` methods per postcode: the loop does no lookup per nation.
-    appenders = {
-        postcode: tuple(by_nation[slug].append for slug in chain)
-        for postcode, chain in index.chains.items()
-    }
+    """Put `rows` in the bucket of their postcode, in one pass."""
+    buckets: dict[str, list[Supporter]] = {postcode: [] for postcode in index.chains}
     unassigned: dict[str, int] = {}
     total = 0
-    for total, row in enumerate(rows, start=1):  # noqa: B007 (total is read after the loop)
-        targets = appenders.get(row.postcode)
-        if targets is None:
+    for row in rows:
+        total += 1
+        bucket = buckets.get(row.postcode)
+        if bucket is None:
             unassigned[row.postcode] = unassigned.get(row.postcode, 0) + 1
-            continue
-        for append in targets:
-            append(row)
-    return Segmentation(by_nation=by_nation, total=total, unassigned_by_postcode=unassigned)
+        else:
+            bucket.append(row)
+    return Segmentation(index, buckets, total, unassigned)

@@ -1,0 +1,95 @@
+"""Checks of single values of the central export; each raises ValueError(reason).
+
+A reason names the column and the value, so a quarantined row tells its own fix.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date as _date
+
+from .records import LANGUAGES, LEVELS, Consent
+
+# A cell starting with one of these runs as a formula when a nation opens the CSV in a
+# spreadsheet (CSV injection), so such ids, names and sources are refused at the door.
+FORMULA_STARTS = "=+-@\t\r"
+
+_POSTCODE = re.compile(r"[1-9][0-9]{3}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TAG = re.compile(r"[a-z0-9][a-z0-9:_-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONSENT_VALUES = {"yes": True, "y": True, "true": True, "1": True,
+                   "no": False, "n": False, "false": False, "0": False, "": False}  # fmt: skip
+
+
+def identifier(value: str) -> str:
+    if not value:
+        raise ValueError("id is empty")
+    return text(value, "id")
+
+
+def text(raw: str, column: str) -> str:
+    value = raw.strip()
+    if value and value[0] in FORMULA_STARTS:
+        raise ValueError(
+            f"{column} {raw!r} starts with {value[0]!r}, which spreadsheets run as a formula"
+        )
+    if _CONTROL.search(value):
+        raise ValueError(f"{column} {raw!r} contains a control character")
+    return value
+
+
+def date(raw: str, column: str) -> str:
+    value = raw.strip()
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        _date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{column} {raw!r} is not a date (YYYY-MM-DD)") from None
+    return value
+
+
+def postcode(raw: str) -> str:
+    value = raw.strip()
+    if not _POSTCODE.fullmatch(value):
+        raise ValueError(f"postcode {raw!r} is not a Belgian postcode (4 digits, 1000-9999)")
+    return value
+
+
+def language(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LANGUAGES:
+        raise ValueError(f"language {raw!r} must be one of {', '.join(sorted(LANGUAGES))}")
+    return value
+
+
+def level(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LEVELS:
+        raise ValueError(f"level {raw!r} must be one of {', '.join(LEVELS)}")
+    return LEVELS[LEVELS.index(value)]  # the shared constant, not a per-row copy
+
+
+def tags(raw: str) -> tuple[str, ...]:
+    names = (name.strip().lower() for name in raw.replace("|", ",").split(","))
+    unique = tuple(dict.fromkeys(name for name in names if name))
+    for tag in unique:
+        if not _TAG.fullmatch(tag):
+            raise ValueError(
+                f"tag {tag!r} is not a tag: use lower-case letters, digits, ':', '_' and '-'"
+            )
+    return unique
+
+
+def consent(key: tuple[str, str, str], channel: str) -> Consent | None:
+    """(given, date, source) -> the proof of consent, or None when not given."""
+    given, when, source = key
+    flag = _CONSENT_VALUES.get(given.strip().lower())
+    if flag is None:
+        raise ValueError(f"{channel}_consent {given!r} must be yes or no")
+    if not flag:
+        return None  # a refusal's date and source are not needed downstream
+    if not source.strip():
+        raise ValueError(f"{channel}_consent is yes but {channel}_consent_source is empty")
+    return Consent(date(when, f"{channel}_consent_date"), text(source, f"{channel}_consent_source"))
