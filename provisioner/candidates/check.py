@@ -68,7 +68,7 @@ def _nation_content(
         return data, list(exc.problems)  # render with nations.yaml content to find the rest
     if found:
         merge_site_content(data, found[0])
-    fallback = Problem(str(spec), nation.line, "")
+    fallback = Problem(shown_path(spec), nation.line, "")
     return data, content_problems(folder, data, found[1] if found else None, fallback)
 
 

@@ -132,7 +132,10 @@ def _name_problems(tree: nodes.Template, filename: str) -> list[Problem]:
     stored |= {i.target for i in tree.find_all(nodes.Import)}
     for from_import in tree.find_all(nodes.FromImport):
         stored |= {n if isinstance(n, str) else n[1] for n in from_import.names}
-    unknown = meta.find_undeclared_variables(tree) - CONTEXT_NAMES - stored
+    try:
+        unknown = meta.find_undeclared_variables(tree) - CONTEXT_NAMES - stored
+    except jinja2.TemplateSyntaxError as exc:  # found by the compiler, after parsing
+        return [Problem(filename, exc.lineno, f"template syntax error: {exc.message}")]
     unknown -= {"range", "dict", "namespace"}  # the sandbox's remaining globals
     problems = []
     for name in sorted(unknown):

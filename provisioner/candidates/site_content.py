@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from provisioner.candidates.problems import Problem, shown_path
 from provisioner.errors import NationError, SpecError
@@ -20,6 +20,15 @@ from provisioner.yamlsource import YamlSource, load_yaml
 SITE_FILE = "site.yaml"
 HEX_COLOR = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 ASSET_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+
+
+def _https(url: str) -> str:
+    if not url.startswith("https://"):
+        raise ValueError(f"{url!r} must be a full address starting with https://")
+    return url
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https)]
 
 
 class _Strict(BaseModel):
@@ -52,7 +61,7 @@ class SiteContent(_Strict):
     photo: str | None = None
     photo_alt: str | None = None
     colors: SiteColors | None = None
-    social: dict[str, str] = Field(default_factory=dict)
+    social: dict[str, HttpsUrl] = Field(default_factory=dict)
     contact: SiteContact | None = None
 
     @field_validator("photo")
@@ -60,14 +69,6 @@ class SiteContent(_Strict):
     def _asset_name(cls, value: str | None) -> str | None:
         if value is not None and not ASSET_NAME.fullmatch(value):
             raise ValueError(f"{value!r}: give the name of a file in your assets/ folder")
-        return value
-
-    @field_validator("social")
-    @classmethod
-    def _https(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, url in value.items():
-            if not url.startswith("https://"):
-                raise ValueError(f"{name}: {url!r} must be a full address starting with https://")
         return value
 
 

@@ -1,0 +1,146 @@
+"""Candidate templates are sandboxed: escape attempts fail with file:line, alone.
+
+Each payload is a known server-side template injection. `check` must report it at its
+file and line, and a deploy must fail that nation only while the others are published.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import build_file_tree, mini_blueprints, nation, write_spec
+
+from provisioner.blueprints import Catalog
+from provisioner.candidates.check import check_nation
+from provisioner.context import email_context, page_context
+from provisioner.deploy import Project, deploy
+from provisioner.engine import Options
+
+HOME = "nations/liege/overrides/pages/home.html.j2"
+FORBIDDEN = "forbidden in templates"
+OTHER = "a nation may only use its own templates and the blueprint's"
+
+# (id, line 3 of liege's override, what the problem says)
+PAYLOADS = [
+    ("class-mro", "{{ ''.__class__.__mro__ }}", FORBIDDEN),
+    ("subclasses", "{{ ''.__class__.__mro__[1].__subclasses__() }}", FORBIDDEN),
+    ("cycler-globals", "{{ cycler.__init__.__globals__ }}", FORBIDDEN),
+    ("lipsum-globals", "{{ lipsum.__globals__.os }}", FORBIDDEN),
+    ("joiner", "{{ joiner().__call__ }}", FORBIDDEN),
+    ("lipsum-bare", "{{ lipsum(1) }}", "'lipsum' is not available"),
+    ("template-reference", "{{ self._TemplateReference__context }}", FORBIDDEN),
+    ("self-dict", "{{ self.__dict__ }}", FORBIDDEN),
+    ("range-self", "{{ range.__self__ }}", FORBIDDEN),
+    ("namespace-init", "{{ namespace.__init__.__globals__ }}", FORBIDDEN),
+    ("request-globals", "{{ request.application.__globals__.__builtins__ }}", FORBIDDEN),
+    ("dict-mro", "{{ dict.mro() }}", FORBIDDEN),
+    ("attr-filter", "{{ ''|attr('__class__') }}", "|attr filter is not allowed"),
+    ("attr-built-name", "{{ nation|attr('_' ~ '_class__') }}", "|attr filter is not allowed"),
+    ("getitem", "{{ ''['__class__'] }}", FORBIDDEN),
+    ("map-attribute", "{{ [nation]|map(attribute='__class__')|list }}", FORBIDDEN),
+    ("format-string", "{{ '{0.__class__}'.format(nation) }}", FORBIDDEN),
+    ("mutate-context", "{{ nation.update({'name': 'pwned'}) }}", FORBIDDEN),
+    ("dead-branch", "{% if false %}{{ ''.__class__ }}{% endif %}", FORBIDDEN),
+    ("include-dotdot", "{% include '../other/overrides/pages/home.html.j2' %}", OTHER),
+    ("include-other", "{% include '@nation/other/pages/home.html.j2' %}", OTHER),
+    ("import-other", "{% import '@nation/other/pages/home.html.j2' as theirs %}", OTHER),
+    ("include-absolute", "{% include '/etc/passwd' %}", OTHER),
+    ("include-spec", "{% include '@blueprint/../../nations.yaml' %}", OTHER),
+    ("extends-nested", "{% extends '@nation/other/pages/home.html.j2' %}", "extend"),
+    ("huge-string", "{{ 'x' * 1000000000 }}", "repeated value is too long"),
+    ("huge-range", "{{ range(10**9)|list }}", "Range too big"),
+    ("self-include", "{% include 'pages/home.html.j2' %}", "recursion"),
+    ("supporters", "{{ supporters }}", "undefined"),
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    mini_blueprints(tmp_path)
+    build_file_tree(tmp_path, {"nations/other/overrides/pages/home.html.j2": OTHER_OVERRIDE})
+    nations = [nation("hq"), nation("liege", "hq"), nation("other", "hq")]
+    return Project(spec=write_spec(tmp_path, nations), out=tmp_path / "build")
+
+
+OTHER_OVERRIDE = "{% block intro %}<p>other's private draft</p>{% endblock %}"
+
+
+def override(project: Project, payload: str) -> None:
+    text = "{% block intro %}\n<p>mine</p>\n" + payload + "\n{% endblock %}\n"
+    build_file_tree(project.root, {HOME: text})
+
+
+def test_at_least_fifteen_payloads_are_tested() -> None:
+    assert len(PAYLOADS) >= 15
+
+
+@pytest.mark.parametrize(
+    ("payload", "says"), [p[1:] for p in PAYLOADS], ids=[p[0] for p in PAYLOADS]
+)
+def test_check_reports_payload_at_its_file_and_line(
+    project: Project, payload: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project.root)
+    override(project, payload)
+    problems = check_nation(project, "liege")
+    at_line = [p for p in problems if p.file == HOME and p.line == 3]
+    assert at_line, [str(p) for p in problems]
+    assert any(says in p.message for p in at_line), [str(p) for p in at_line]
+    assert "other's private draft" not in " ".join(str(p) for p in problems)
+
+
+def test_the_same_override_without_payload_passes(project: Project) -> None:
+    override(project, "<p>{{ nation.name }}</p>")
+    assert check_nation(project, "liege") == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{% include '../other/overrides/pages/home.html.j2' %}",
+        "{{ ''|attr('__class__') }}",
+    ],
+)
+def test_deploy_fails_only_the_nation_with_the_payload(project: Project, payload: str) -> None:
+    override(project, payload)
+    report = deploy(project, Options(retries=0))
+    status = {n["slug"]: n["status"] for n in report["nations"]}
+    assert status == {"hq": "deployed", "liege": "failed", "other": "deployed"}
+    error = next(n["error"] for n in report["nations"] if n["slug"] == "liege")
+    assert "overrides/pages/home.html.j2:3" in str(error)
+    assert not (project.out / "sites" / "liege").exists()
+    other = (project.out / "sites" / "other" / "fr" / "index.html").read_text()
+    assert "other's private draft" in other
+
+
+def test_an_override_linked_to_another_nation_is_refused(project: Project) -> None:
+    target = project.root / "nations/other/overrides/pages/home.html.j2"
+    link = project.root / HOME
+    link.parent.mkdir(parents=True)
+    os.symlink(target, link)
+    problems = [str(p) for p in check_nation(project, "liege")]
+    assert any("symbolic links are not allowed" in p for p in problems), problems
+    report = deploy(project, Options(retries=0))
+    status = {n["slug"]: n["status"] for n in report["nations"]}
+    assert status == {"hq": "deployed", "liege": "failed", "other": "deployed"}
+    assert "links out of the nation's folder" in str(report["nations"][1]["error"])
+
+
+def test_template_context_holds_no_supporter_data(project: Project) -> None:
+    blueprint = Catalog(project.blueprints_dir).get("section")
+    base = {"nation": {"languages": ["fr"]}, "network": {}, "strings": {"fr": {}}}
+    page = page_context(base, blueprint, "home", "fr", at_root=False)
+    email = email_context(base, "welcome", "fr")
+    assert set(page) == {
+        *("nation", "network", "strings", "lang", "t", "page", "nav", "alternates", "rel"),
+        *("link", "asset"),
+    }
+    assert set(email) == {"nation", "network", "strings", "lang", "t", "email", "recipient"}
+    assert set(email["recipient"].values()) == {
+        "{{" + field + "}}"
+        for field in email["recipient"]  # placeholders only, filled in by the mailer
+    }
