@@ -9,6 +9,7 @@ so a candidate sees the mistake where they look, and the server keeps running.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import mimetypes
@@ -144,7 +145,8 @@ class PreviewServer:
         if self.state.slug not in load(self.project).nations:
             raise InputError(f"{self.state.slug!r} is not a nation of {self.project.spec}")
         self.state.rebuild()
-        for target in (self._httpd.serve_forever, self._watch):
+        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.1)  # quick stop
+        for target in (serve, self._watch):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
