@@ -323,6 +323,21 @@ def test_check_requires_a_slogan_for_candidates(mini: Project) -> None:
     ]
 
 
+def test_blocks_around_a_consent_form_are_locked(real: Project) -> None:
+    project = candidate_project(real)
+    agir = "nations/marie/overrides/pages/agir.html.j2"
+    build_file_tree(
+        project.root,
+        {
+            "nations/marie/site.yaml": "slogan: x\n",
+            agir: "{% block heading %}Rejoins-moi{% endblock %}\n{% block content %}{% endblock %}",
+        },
+    )
+    assert [str(p) for p in check_nation(project, "marie")] == [
+        f"{agir}:2: block 'content' of pages/agir.html.j2 holds legal text and cannot be overridden"
+    ]
+
+
 def test_check_cli_exit_codes_and_output(mini: Project) -> None:
     ok = run_cli(mini.root, "check", "liege")
     assert (ok.returncode, ok.stdout) == (0, "liege: OK\n")

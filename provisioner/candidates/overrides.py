@@ -76,17 +76,20 @@ def check_override(env: jinja2.Environment, slug: str, name: str) -> list[Proble
     ]
 
 
-def chain_blocks(env: jinja2.Environment, name: str) -> set[str]:
-    """Names of every block of template `name` and of the templates it extends."""
+def chain_blocks(env: jinja2.Environment, name: str) -> dict[str, set[str]]:
+    """Every block of template `name` and of the templates it extends, with the names
+    of the blocks nested inside each."""
     assert env.loader is not None
-    blocks: set[str] = set()
+    blocks: dict[str, set[str]] = {}
     current: str | None = name
     for _ in range(MAX_CHAIN):
         if current is None:
             break
         source, filename, _ = env.loader.get_source(env, current)
         tree = env.parse(source, current, filename)
-        blocks |= {block.name for block in tree.find_all(nodes.Block)}
+        for block in tree.find_all(nodes.Block):
+            inner = {nested.name for nested in block.find_all(nodes.Block)}
+            blocks[block.name] = blocks.get(block.name, set()) | inner
         extends = next(tree.find_all(nodes.Extends), None)
         parent = extends.template if extends else None
         current = env.join_path(parent.value, current) if isinstance(parent, nodes.Const) else None
@@ -112,11 +115,13 @@ def _blank(output: nodes.Output) -> bool:
 
 
 def _block_problems(
-    tree: nodes.Template, filename: str, known: set[str], name: str
+    tree: nodes.Template, filename: str, known: dict[str, set[str]], name: str
 ) -> list[Problem]:
+    # A block wrapping a locked one (a page's `content` around its `form`) is locked too.
+    locked = LOCKED_BLOCKS | {block for block, inner in known.items() if inner & LOCKED_BLOCKS}
     problems = []
     for block in tree.find_all(nodes.Block):
-        if name in LOCKED_TEMPLATES or block.name in LOCKED_BLOCKS:
+        if name in LOCKED_TEMPLATES or block.name in locked:
             message = f"block {block.name!r} of {name} holds legal text and cannot be overridden"
             problems.append(Problem(filename, block.lineno, message))
         elif block.name not in known:
