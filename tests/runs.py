@@ -1,17 +1,19 @@
 """A small network deployed twice, the second time with one nation made to fail.
 
 Shared by the report, dashboard and CLI tests: every view of a run is checked against
-the same two runs.
+the same two runs. Also the report schema's validator and an in-process CLI runner.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
@@ -21,6 +23,10 @@ from provisioner.engine import Options
 
 BROKEN = "{% block intro %}{{ oops }}{% endblock %}"
 CHANGED = "{% block intro %}<p>new intro</p>{% endblock %}"
+SCHEMA = json.loads(
+    (Path(__file__).parents[1] / "schemas" / "report.schema.json").read_text("utf-8")
+)
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 Invoke = Callable[..., tuple[int, str, str]]
 
 # Nation names come from nations.yaml, which many people edit: the dashboard must show

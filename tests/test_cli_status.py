@@ -7,7 +7,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from runs import Invoke, TwoRuns, invoker, two_runs
+from runs import VALIDATOR, Invoke, TwoRuns, invoker, small_network, two_runs
+
+from provisioner.deploy import Project, deploy, rollback
+from provisioner.engine import Options
+from provisioner.shard import Shard
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,31 @@ def test_deploy_junit_has_one_case_per_nation_and_one_failure(
     assert [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None] == [
         "s1"
     ]
+
+
+def test_history_shows_a_rollback_without_deploy_counts(run: Invoke, fresh_runs: TwoRuns) -> None:
+    rollback(fresh_runs.project, "s4")
+    code, out, _ = run("history", *out_of(fresh_runs), "--limit", "1")
+    (row,) = out.splitlines()[1:]
+    assert code == 0
+    assert row.split()[1:3] == ["rollback", "s4"]
+    assert row.split()[-5:] == ["-", "-", "-", "-", "-"]
+
+
+def test_report_merges_shard_reports_into_one_valid_report(run: Invoke, tmp_path: Path) -> None:
+    project = small_network(tmp_path)
+    shards = [
+        deploy(Project(project.spec, tmp_path / f"shard{i}"), Options(), shard=Shard(i, 2))
+        for i in range(2)
+    ]
+    files = [tmp_path / f"shard{i}" / "reports" / "latest.json" for i in range(2)]
+    code, out, _ = run(
+        "report", "--out", tmp_path / "all", "--merge", files[0], "--merge", files[1]
+    )
+    merged = json.loads((tmp_path / "all" / "reports" / "latest.json").read_text("utf-8"))
+    assert code == 0 and out.startswith(f"RUN RECAP {merged['run_id']}")
+    assert merged["summary"]["deployed"] == 9
+    assert merged["merged_from"] == [s["run_id"] for s in shards]
+    assert list(VALIDATOR.iter_errors(merged)) == []
+    code, _, err = run("report", "--out", tmp_path, "--run", "x", "--merge", files[0])
+    assert code == 2 and err.endswith("\nError: use either --run or --merge\n")

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from runs import TwoRuns, two_runs
+from runs import SCHEMA, VALIDATOR, TwoRuns, two_runs
 
 from provisioner.dashboard import script_json, site_links
 from provisioner.engine import NationResult
@@ -17,10 +17,6 @@ from provisioner.junit import SKIPPED_MESSAGE, junit_xml
 from provisioner.recap import error_summary, recap_lines
 from provisioner.report import build_report, report_json
 
-SCHEMA = json.loads(
-    (Path(__file__).parents[1] / "schemas" / "report.schema.json").read_text("utf-8")
-)
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 LOCATION = "nations/liege/overrides/pages/home.html.j2:1"
 
 
