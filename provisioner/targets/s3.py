@@ -1,0 +1,262 @@
+"""The S3 target: releases in a site bucket, switched by a pointer written last.
+
+    site bucket     sites/<slug>/<release>/<path>    public files of one release
+                    sites/<slug>/_current            the release served (the atomic switch)
+    private bucket  private/<slug>/<path>            supporter lists, SSE, never public
+                    manifests/<slug>/<release>.json  sha256 of every file of a release
+    SES             templates <slug>--<email>--<lang>, registered when their hash changes
+
+A new release copies unchanged files server-side from the current one and uploads only
+the others; the pointer (and the CloudFront KeyValueStore entry when configured) moves
+only once every file is in place, so nobody sees half a site. Private files are kept in
+place, not per release: rolling a site back must never bring back supporters who have
+since withdrawn consent. A publish whose manifest equals the current one writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from provisioner.build import Build
+from provisioner.errors import PublishError
+from provisioner.ratelimit import RateLimits, shared_limits
+from provisioner.targets.aws import Aws, S3Settings, publish_errors
+from provisioner.targets.base import PublishResult, Target, new_release_id
+from provisioner.targets.kvs import ReleaseStore
+
+POINTER = "_current"
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+    ".woff2": "font/woff2",
+}
+# CloudFront caches by the URI *after* the viewer function rewrote it to a release path,
+# so the edge may keep an object for a year; browsers see the unversioned URL: briefly.
+PAGE_CACHE = "public, max-age=60, s-maxage=31536000"
+ASSET_CACHE = "public, max-age=3600, s-maxage=31536000"
+PRIVATE_CACHE = "private, no-store"
+
+
+def content_type(path: str) -> str:
+    extension = posixpath.splitext(path)[1].lower()
+    guessed = mimetypes.guess_type(path)[0]
+    return TYPES.get(extension) or guessed or "application/octet-stream"
+
+
+def cache_control(path: str) -> str:
+    return PAGE_CACHE if path.endswith((".html", ".json")) else ASSET_CACHE
+
+
+class S3Target(Target):
+    name = "s3"
+
+    def __init__(
+        self, settings: S3Settings, aws: Aws | None = None, limits: RateLimits | None = None
+    ):
+        self.settings = settings
+        self.aws = aws or Aws(settings)
+        self.s3 = self.aws.s3
+        self.site = settings.site_bucket
+        self.private = settings.private_bucket
+        self.limits = limits or shared_limits(settings.rates)
+        self.router = ReleaseStore.create(self.aws, settings.kvs_arn)
+        self._current: dict[str, str | None] = {}  # slug -> release, read once per run
+
+    def check(self) -> None:
+        """Fail with an InputError before any write when a bucket is out of reach."""
+        self.aws.check_bucket(self.site, "--site-bucket")
+        self.aws.check_bucket(self.private, "--private-bucket")
+
+    def url(self, slug: str) -> str:
+        if self.settings.base_domain:  # the wildcard record serves every nation
+            return f"https://{slug}.{self.settings.base_domain}/"
+        return f"s3://{self.site}/sites/{slug}/"
+
+    def current_release(self, slug: str) -> str | None:
+        if slug not in self._current:
+            with publish_errors(f"read release of {slug}", self.aws.redact):
+                self._current[slug] = self._read_pointer(slug)
+        return self._current[slug]
+
+    def _read_pointer(self, slug: str) -> str | None:
+        try:
+            body = self.s3.get_object(Bucket=self.site, Key=f"sites/{slug}/{POINTER}")["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        return body.read().decode().strip() or None
+
+    def publish(self, build: Build) -> PublishResult:
+        with publish_errors(f"publish {build.slug}", self.aws.redact):
+            return self._publish(build)
+
+    def _publish(self, build: Build) -> PublishResult:
+        slug, current = build.slug, self.current_release(build.slug)
+        old = self._manifest(slug, current) if current else {}
+        new = build.manifest()
+        result = PublishResult(
+            release=None,
+            added=[p for p in new if p not in old],
+            changed=[p for p in new if p in old and old[p] != new[p]],
+            removed=[p for p in old if p not in new],
+        )
+        if current is not None and not result.changed_anything:
+            return result
+        release = new_release_id(build.digest)
+        unchanged = {entry for entry, digest in new.items() if old.get(entry) == digest}
+        self._put_site(slug, release, current, build.files["sites"], unchanged)
+        self._put_private(slug, build.files["private"], unchanged)
+        self._register_emails(build.files["emails"], unchanged, known=set(old))
+        self._put_json(self.private, f"manifests/{slug}/{release}.json", new)
+        self._switch(slug, release)
+        gone = [e.removeprefix("private/") for e in result.removed if e.startswith("private/")]
+        self._delete_keys(self.private, [f"private/{slug}/{path}" for path in gone])
+        self._prune(slug, keep=release)
+        result.release = release
+        return result
+
+    def _put(self, bucket: str, key: str, data: bytes, cache: str, **extra: str) -> None:
+        headers = {"ContentType": content_type(key), "CacheControl": cache, **extra}
+        self.s3.put_object(Bucket=bucket, Key=key, Body=data, **headers)
+
+    def _put_site(
+        self, slug: str, release: str, current: str | None, files: dict[str, bytes], same: set[str]
+    ) -> None:
+        for path, data in files.items():
+            key = f"sites/{slug}/{release}/{path}"
+            if current and f"sites/{path}" in same:  # copied inside S3: no upload
+                source = {"Bucket": self.site, "Key": f"sites/{slug}/{current}/{path}"}
+                self.s3.copy_object(Bucket=self.site, Key=key, CopySource=source)
+            else:
+                self._put(self.site, key, data, cache_control(path))
+
+    def _put_private(self, slug: str, files: dict[str, bytes], same: set[str]) -> None:
+        for path, data in files.items():
+            if f"private/{path}" not in same:  # kept in place: an unchanged file is there
+                key = f"private/{slug}/{path}"
+                self._put(self.private, key, data, PRIVATE_CACHE, ServerSideEncryption="AES256")
+
+    def _register_emails(self, files: dict[str, bytes], same: set[str], known: set[str]) -> None:
+        if not self.settings.ses_templates:
+            return
+        for path, data in files.items():
+            entry = f"emails/{path}"
+            if path.endswith(".json") and entry not in same:
+                self._upsert_template(json.loads(data), exists=entry in known)
+
+    def _upsert_template(self, template: dict[str, Any], exists: bool) -> None:
+        """Update a known template, create a new one; fall back when SES disagrees."""
+        first, second = ("update_template", "create_template")
+        if not exists:
+            first, second = second, first
+        self.limits.acquire("ses")
+        try:
+            getattr(self.aws.ses, first)(Template=template)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in {"TemplateDoesNotExist", "AlreadyExists"}:
+                raise
+            self.limits.acquire("ses")
+            getattr(self.aws.ses, second)(Template=template)
+
+    def _manifest(self, slug: str, release: str) -> dict[str, str]:
+        try:
+            obj = self.s3.get_object(Bucket=self.private, Key=f"manifests/{slug}/{release}.json")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return {}  # an unknown release: compare with nothing, rewrite everything
+            raise
+        manifest: dict[str, str] = json.loads(obj["Body"].read())
+        return manifest
+
+    def _put_json(self, bucket: str, key: str, data: Any) -> None:
+        body = json.dumps(data, sort_keys=True).encode()
+        self._put(bucket, key, body, PRIVATE_CACHE, ServerSideEncryption="AES256")
+
+    def _switch(self, slug: str, release: str) -> None:
+        # The edge reads the KeyValueStore; the bucket pointer is the provisioner's own
+        # record, written after it so that a failed switch is redone by the next run.
+        self.router.set_release(slug, release)
+        pointer = f"sites/{slug}/{POINTER}"
+        self._put(self.site, pointer, release.encode(), "no-store", ContentType="text/plain")
+        self._current[slug] = release
+
+    def releases(self, slug: str) -> list[str]:
+        with publish_errors(f"list releases of {slug}", self.aws.redact):
+            prefix = f"sites/{slug}/"
+            found = [p[len(prefix) : -1] for p in self._prefixes(self.site, prefix)]
+        return sorted(found)
+
+    def _prune(self, slug: str, keep: str) -> None:
+        kept = self.releases(slug)
+        protected = {keep, self._current.get(slug)}
+        for release in kept[: max(0, len(kept) - self.settings.keep_releases)]:
+            if release not in protected:
+                self._delete_prefix(self.site, f"sites/{slug}/{release}/")
+                self._delete_keys(self.private, [f"manifests/{slug}/{release}.json"])
+
+    def activate(self, slug: str, release: str) -> None:
+        with publish_errors(f"activate {slug} {release}", self.aws.redact):
+            if release not in self.releases(slug):
+                raise PublishError(f"{slug} has no release {release}; see `releases`")
+            self._switch(slug, release)
+
+    def deployed_slugs(self) -> set[str]:
+        with publish_errors("list deployed nations", self.aws.redact):
+            return {p[len("sites/") : -1] for p in self._prefixes(self.site, "sites/")}
+
+    def remove(self, slug: str) -> None:
+        with publish_errors(f"remove {slug}", self.aws.redact):
+            current = self.current_release(slug)
+            manifest = self._manifest(slug, current) if current else {}
+            self._delete_keys(self.site, [f"sites/{slug}/{POINTER}"])  # stop serving first
+            self.router.delete(slug)
+            self._current[slug] = None
+            for bucket, prefix in (
+                (self.site, f"sites/{slug}/"),
+                (self.private, f"private/{slug}/"),
+                (self.private, f"manifests/{slug}/"),
+            ):
+                self._delete_prefix(bucket, prefix)
+            self._delete_templates(slug, manifest)
+
+    def _delete_templates(self, slug: str, manifest: dict[str, str]) -> None:
+        if not self.settings.ses_templates:
+            return
+        for entry in manifest:
+            if entry.startswith("emails/") and entry.endswith(".json"):
+                lang, name = entry[len("emails/") : -len(".json")].split("/", 1)
+                self.limits.acquire("ses")
+                self.aws.ses.delete_template(TemplateName=f"{slug}--{name}--{lang}")
+
+    def _prefixes(self, bucket: str, prefix: str) -> Iterator[str]:
+        pages = self.s3.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            yield from (p["Prefix"] for p in page.get("CommonPrefixes", []))
+
+    def _delete_prefix(self, bucket: str, prefix: str) -> None:
+        pages = self.s3.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+            self._delete_keys(bucket, [obj["Key"] for obj in page.get("Contents", [])])
+
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys at most
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self.s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def close(self) -> None:
+        self.s3.close()
+        self.aws.ses.close()

@@ -1,0 +1,238 @@
+"""The real CLI publishing the whole sample network to a real S3 endpoint (moto_server).
+
+Every request goes through a proxy that counts it (so "a rerun makes zero PUTs" is
+measured on the wire) and, in the fault test, answers 10% of requests with 503 SlowDown,
+500 or a TCP reset. Each heavy scenario is one test with its own server, so that
+pytest-xdist can run them side by side without deploying the network twice per worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from helpers import mini_blueprints, nation, write_spec
+from s3_support import MotoServer, Proxy, Traffic
+
+from provisioner.spec import load_network
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+REGION = "eu-west-1"
+ACCESS_KEY = "AKIAPROVISIONERE2E01"
+SECRET_KEY = "e2e/secret+key/that+must+never+be+logged"
+SITE, PRIVATE = "horizon-sites", "horizon-private"
+FAULT_SUBSET = ["hq", "a*"]
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A snapshot of the sample network: templates edited meanwhile cannot change a run."""
+    for name in ("blueprints", "nations"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "nations.yaml", tmp_path / "nations.yaml")
+    return tmp_path / "nations.yaml"
+
+
+@contextmanager
+def s3_endpoint(fault_rate: float = 0.0) -> Iterator[tuple[Proxy, Any]]:
+    """moto_server with both buckets, behind a counting proxy; both stopped at the end."""
+    server = MotoServer()
+    proxy = Proxy(server.port, fault_rate=0.0, seed=7)
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=server.url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+        for bucket in (SITE, PRIVATE):
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        proxy.reset(fault_rate=fault_rate)
+        yield proxy, client
+    finally:
+        proxy.stop()
+        server.stop()
+
+
+def cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PROVISIONER_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_REGION=REGION,
+        PROVISIONER_SES_RATE="1000",  # moto has no SES quota; AWS's 1/s is the default
+    )
+    return env
+
+
+def deploy_s3(spec: Path, out: Path, proxy: Proxy, *extra: str) -> tuple[Any, Traffic, float]:
+    """Run `provisioner deploy --target s3`; return the process, its traffic and duration."""
+    command = [sys.executable, "-m", "provisioner", "deploy", "--spec", str(spec)]
+    command += ["--out", str(out), "--target", "s3", "--endpoint-url", proxy.url]
+    command += ["--site-bucket", SITE, "--private-bucket", PRIVATE, "-q", "-j", "8", *extra]
+    start = time.monotonic()
+    done = subprocess.run(command, env=cli_env(), capture_output=True, text=True, timeout=600)
+    return done, proxy.reset(), time.monotonic() - start
+
+
+def summary(out: Path) -> dict[str, int]:
+    return dict(json.loads((out / "reports" / "latest.json").read_text())["summary"])
+
+
+def all_keys(client: Any, bucket: str) -> set[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+
+
+def live_manifests(client: Any, slugs: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
+    """slug -> (current release, its manifest), read back from the buckets."""
+    found = {}
+    for slug in slugs:
+        pointer = client.get_object(Bucket=SITE, Key=f"sites/{slug}/_current")
+        release = pointer["Body"].read().decode()
+        manifest = client.get_object(Bucket=PRIVATE, Key=f"manifests/{slug}/{release}.json")
+        found[slug] = (release, json.loads(manifest["Body"].read()))
+    return found
+
+
+def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) -> None:
+    """Every file of every manifest is where it belongs, in the right bucket only."""
+    site_keys, private_keys = all_keys(client, SITE), all_keys(client, PRIVATE)
+    assert all(key.startswith("sites/") for key in site_keys)
+    assert all(key.startswith(("private/", "manifests/")) for key in private_keys)
+    for slug, (release, manifest) in live.items():
+        assert f"sites/{slug}/{release}/index.html" in site_keys, slug
+        for entry in manifest:
+            area, path = entry.split("/", 1)
+            if area == "sites":
+                assert f"sites/{slug}/{release}/{path}" in site_keys, entry
+            elif area == "private":
+                assert f"private/{slug}/{path}" in private_keys, entry
+                assert not any(key.endswith(f"/{path}") for key in site_keys), entry
+    templates = sum(
+        e.startswith("emails/") and e.endswith(".json") for _, m in live.values() for e in m
+    )
+    ses = boto3.client("ses", endpoint_url=client.meta.endpoint_url, region_name=REGION,
+                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)  # fmt: skip
+    names = [t["Name"] for page in ses.get_paginator("list_templates").paginate()
+             for t in page["TemplatesMetadata"]]  # fmt: skip
+    assert len(names) == templates > 0
+
+
+def check_content(client: Any, slug: str, release: str, manifest: dict[str, str]) -> None:
+    """Bytes match the build's sha256, with the content type a browser needs."""
+    expected = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
+    expected[".json"] = "application/json"
+    for entry, digest in manifest.items():
+        area, path = entry.split("/", 1)
+        if area != "sites":
+            continue
+        obj = client.get_object(Bucket=SITE, Key=f"sites/{slug}/{release}/{path}")
+        assert hashlib.sha256(obj["Body"].read()).hexdigest() == digest, entry
+        suffix = Path(path).suffix
+        if suffix in expected:
+            assert obj["ContentType"] == expected[suffix], entry
+
+
+def no_secrets_in(out: Path, *texts: str) -> None:
+    blobs = [text.encode() for text in texts]
+    blobs += [path.read_bytes() for path in out.rglob("*") if path.is_file()]
+    for secret in (ACCESS_KEY, SECRET_KEY):
+        assert not any(secret.encode() in blob for blob in blobs), "credential leaked"
+
+
+def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
+    sample: Path, tmp_path: Path
+) -> None:
+    slugs = list(load_network(sample).nations)
+    with s3_endpoint() as (proxy, client):
+        first, traffic, seconds = deploy_s3(sample, tmp_path / "out", proxy)
+        assert first.returncode == 0, first.stderr + first.stdout
+        assert summary(tmp_path / "out")["deployed"] == len(slugs)
+        live = live_manifests(client, slugs)
+        check_published(client, live)
+        for slug in ("hq", "marie-dubois", slugs[-1]):
+            check_content(client, slug, *live[slug])
+        print(f"\nfirst deploy: {len(slugs)} nations in {seconds:.1f}s, {traffic.writes} writes")
+
+        again, rerun, seconds = deploy_s3(sample, tmp_path / "out", proxy)
+        assert again.returncode == 0 and summary(tmp_path / "out")["unchanged"] == len(slugs)
+        assert rerun.writes == 0, rerun.methods
+        print(f"rerun: {seconds:.1f}s, {rerun.writes} writes, {dict(rerun.methods)}")
+
+        # A new machine without state.db: the target compares manifests, still no writes.
+        cold, stateless, seconds = deploy_s3(sample, tmp_path / "fresh", proxy)
+        assert cold.returncode == 0 and summary(tmp_path / "fresh")["unchanged"] == len(slugs)
+        assert stateless.writes == 0, stateless.methods
+        print(f"rerun without state: {seconds:.1f}s, {dict(stateless.methods)}")
+        assert live_manifests(client, slugs) == live
+    no_secrets_in(tmp_path, first.stdout, first.stderr, again.stdout, cold.stderr)
+
+
+def test_deploy_through_injected_faults_converges(sample: Path, tmp_path: Path) -> None:
+    only = [arg for pattern in FAULT_SUBSET for arg in ("--only", pattern)]
+    with s3_endpoint(fault_rate=0.10) as (proxy, client):
+        faulty, traffic, seconds = deploy_s3(sample, tmp_path / "out", proxy, *only)
+        assert set(traffic.faults) == {"slowdown", "unavailable", "error-after", "reset"}
+        assert sum(traffic.faults.values()) >= 0.05 * sum(traffic.methods.values())
+        report = json.loads((tmp_path / "out" / "reports" / "latest.json").read_text())
+        slugs = [n["slug"] for n in report["nations"]]
+        assert faulty.returncode == 0, faulty.stdout
+        assert report["summary"]["deployed"] == len(slugs) > 20
+        requests, attempts = (
+            sum(traffic.methods.values()),
+            sum(n["attempts"] for n in report["nations"]),
+        )
+        print(f"\nfaults: {dict(traffic.faults)} in {requests} requests, {len(slugs)} nations, "
+              f"{seconds:.1f}s, engine attempts {attempts}")  # fmt: skip
+
+        live = live_manifests(client, slugs)
+        check_published(client, live)
+        for slug, (release, manifest) in live.items():
+            check_content(client, slug, release, manifest)
+        proxy.reset(fault_rate=0.0)
+        clean, after, _ = deploy_s3(sample, tmp_path / "fresh", proxy, *only)
+        assert clean.returncode == 0 and after.writes == 0  # nothing left half-written
+    no_secrets_in(tmp_path, faulty.stdout, faulty.stderr)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "provisioner", "deploy", "--target", "s3", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_missing_bucket_option_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    mini_blueprints(tmp_path)
+    spec = write_spec(tmp_path, [nation("hq")])
+    done = run_cli("--spec", str(spec), "--out", str(tmp_path / "out"), env=cli_env())
+    assert done.returncode == 2
+    assert "needs a site bucket: set --site-bucket, PROVISIONER_SITE_BUCKET" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_bucket_exits_2_naming_the_option(tmp_path: Path) -> None:
+    mini_blueprints(tmp_path)
+    spec = write_spec(tmp_path, [nation("hq")])
+    with s3_endpoint() as (proxy, _):
+        args = ["--spec", str(spec), "--out", str(tmp_path / "out"), "--endpoint-url", proxy.url]
+        done = run_cli(*args, "--site-bucket", SITE, "--private-bucket", "nope", env=cli_env())
+    assert done.returncode == 2
+    assert "bucket 'nope' does not exist" in done.stderr and "--private-bucket" in done.stderr
+    no_secrets_in(tmp_path, done.stdout, done.stderr)

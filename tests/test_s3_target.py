@@ -1,0 +1,262 @@
+"""The S3 target against a real S3 endpoint (moto_server), one nation at a time.
+
+End-to-end runs of the CLI over the whole sample network are in test_s3_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from s3_support import MotoServer, Proxy
+
+from provisioner.build import Build
+from provisioner.errors import InputError, PublishError
+from provisioner.ratelimit import RateLimits
+from provisioner.targets.aws import S3Settings, publish_errors, redactor, resolve_settings
+from provisioner.targets.s3 import S3Target, cache_control, content_type
+
+REGION = "eu-west-1"
+ACCESS_KEY = "AKIAPROVISIONERTEST1"
+SECRET_KEY = "provisioner/test/secret+never+printed"
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(moto: MotoServer) -> Iterator[Proxy]:
+    counting = Proxy(moto.port)
+    yield counting
+    counting.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+
+
+@pytest.fixture
+def direct(moto: MotoServer, aws_env: None) -> Any:
+    """A client straight to moto, for assertions (not counted by the proxy)."""
+    return boto3.client("s3", endpoint_url=moto.url, region_name=REGION)
+
+
+@pytest.fixture
+def target(direct: Any, proxy: Proxy) -> Iterator[S3Target]:
+    site, private = f"site-{uuid.uuid4().hex[:8]}", f"private-{uuid.uuid4().hex[:8]}"
+    for bucket in (site, private):
+        direct.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    settings = S3Settings(site, private, endpoint_url=proxy.url, region=REGION, keep_releases=2)
+    s3 = S3Target(settings, limits=RateLimits({"ses": 1000.0}))
+    s3.check()
+    proxy.reset()
+    yield s3
+    s3.close()
+
+
+def template(slug: str, text: str) -> bytes:
+    body = {"TemplateName": f"{slug}--welcome--fr", "SubjectPart": "Bienvenue"}
+    return json.dumps({**body, "TextPart": text, "HtmlPart": f"<p>{text}</p>"}).encode()
+
+
+def make_build(
+    slug: str = "liege", page: str = "v1", private: str = "a", email: str = "hi"
+) -> Build:
+    build = Build(slug, fingerprint=f"{page}{private}{email}")
+    build.files["sites"] = {
+        "index.html": f"<h1>{page}</h1>".encode(),
+        "fr/agir.html": b"<p>agir</p>",
+        "assets/style.css": b"body{}",
+        "nation.json": b"{}",
+    }
+    build.files["private"] = {"segments/volunteers.csv": private.encode(), "exports/x.csv": b"x"}
+    build.files["emails"] = {"fr/welcome.json": template(slug, email), "fr/welcome.txt": b"t"}
+    return build
+
+
+def keys(client: Any, bucket: str, prefix: str = "") -> set[str]:
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return {obj["Key"] for obj in listing.get("Contents", [])}
+
+
+def test_publish_lays_out_sites_private_files_and_pointer(target: S3Target, direct: Any) -> None:
+    result = target.publish(make_build())
+    release = result.release
+    assert release is not None and target.current_release("liege") == release
+    assert keys(direct, target.site) == {
+        f"sites/liege/{release}/{path}"
+        for path in ("index.html", "fr/agir.html", "assets/style.css", "nation.json")
+    } | {"sites/liege/_current"}
+    assert keys(direct, target.private) == {
+        "private/liege/segments/volunteers.csv",
+        "private/liege/exports/x.csv",
+        f"manifests/liege/{release}.json",
+    }
+    pointer = direct.get_object(Bucket=target.site, Key="sites/liege/_current")
+    assert pointer["Body"].read().decode() == release
+    page = direct.head_object(Bucket=target.site, Key=f"sites/liege/{release}/index.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert page["CacheControl"] == "public, max-age=60, s-maxage=31536000"
+    secret = direct.head_object(Bucket=target.private, Key="private/liege/exports/x.csv")
+    assert secret["ServerSideEncryption"] == "AES256"
+    assert secret["CacheControl"] == "private, no-store"
+
+
+def test_pointer_moves_only_after_every_file_is_in_place(target: S3Target, proxy: Proxy) -> None:
+    target.publish(make_build())
+    puts = [path for method, path in proxy.traffic.paths if method == "PUT"]
+    assert puts[-1].endswith("/sites/liege/_current")
+    assert sum(path.endswith("/_current") for path in puts) == 1
+
+
+def test_identical_build_writes_nothing(target: S3Target, proxy: Proxy) -> None:
+    target.publish(make_build())
+    proxy.reset()
+    fresh = S3Target(target.settings, limits=target.limits)  # no cache: reads the bucket
+    result = fresh.publish(make_build())
+    assert result.release is None and not result.changed_anything
+    assert proxy.traffic.writes == 0
+    assert proxy.traffic.methods["GET"] == 2  # the pointer and the manifest
+
+
+def test_new_release_copies_unchanged_files_and_uploads_the_rest(
+    target: S3Target, proxy: Proxy, direct: Any
+) -> None:
+    target.publish(make_build(page="v1"))
+    proxy.reset()
+    result = target.publish(make_build(page="v2"))
+    assert result.changed == ["sites/index.html"]
+    # 3 copies + index.html + manifest + pointer; private files and the template untouched.
+    assert proxy.traffic.copies == 3
+    assert proxy.traffic.writes == 6
+    copied = direct.head_object(Bucket=target.site, Key=f"sites/liege/{result.release}/nation.json")
+    assert copied["ContentType"] == "application/json"
+
+
+def test_private_files_change_in_place_and_removed_ones_are_deleted(
+    target: S3Target, direct: Any
+) -> None:
+    target.publish(make_build(private="a"))
+    build = make_build(private="b")
+    del build.files["private"]["exports/x.csv"]
+    target.publish(build)
+    assert keys(direct, target.private, "private/") == {"private/liege/segments/volunteers.csv"}
+    body = direct.get_object(Bucket=target.private, Key="private/liege/segments/volunteers.csv")
+    assert body["Body"].read() == b"b"
+    assert not keys(direct, target.site) & {
+        k.replace("private/", "sites/") for k in keys(direct, target.private)
+    }
+
+
+def test_email_templates_are_written_only_when_they_change(target: S3Target, proxy: Proxy) -> None:
+    target.publish(make_build(email="hi"))
+    assert proxy.reset().actions["CreateTemplate"] == 1
+    target.publish(make_build(email="hi", page="v2"))
+    assert not proxy.reset().actions
+    target.publish(make_build(email="hello", page="v3"))
+    assert dict(proxy.reset().actions) == {"UpdateTemplate": 1}
+    ses = target.aws.ses
+    assert ses.get_template(TemplateName="liege--welcome--fr")["Template"]["TextPart"] == "hello"
+
+
+def test_releases_are_pruned_and_any_kept_one_can_be_activated(
+    target: S3Target, direct: Any
+) -> None:
+    made = [target.publish(make_build(page=f"v{i}")).release for i in range(3)]
+    assert target.releases("liege") == made[1:]  # keep_releases=2
+    assert not keys(direct, target.site, f"sites/liege/{made[0]}/")
+    assert not keys(direct, target.private, f"manifests/liege/{made[0]}")
+    target.activate("liege", str(made[1]))
+    fresh = S3Target(target.settings, limits=target.limits)
+    assert fresh.current_release("liege") == made[1]
+    with pytest.raises(PublishError, match="no release nope"):
+        target.activate("liege", "nope")
+
+
+def test_remove_deletes_the_nation_everywhere(target: S3Target, direct: Any) -> None:
+    target.publish(make_build("liege"))
+    target.publish(make_build("namur"))
+    assert target.deployed_slugs() == {"liege", "namur"}
+    target.remove("liege")
+    assert target.deployed_slugs() == {"namur"}
+    assert target.current_release("liege") is None
+    assert not keys(direct, target.private, "private/liege/")
+    names = {t["Name"] for t in target.aws.ses.list_templates()["TemplatesMetadata"]}
+    assert "liege--welcome--fr" not in names and "namur--welcome--fr" in names
+
+
+def test_missing_bucket_is_an_input_error_naming_the_option(proxy: Proxy, aws_env: None) -> None:
+    settings = S3Settings("no-such-site", "no-such-private", endpoint_url=proxy.url, region=REGION)
+    with pytest.raises(InputError, match=r"bucket 'no-such-site' does not exist .* --site-bucket"):
+        S3Target(settings).check()
+
+
+def test_settings_come_from_options_then_environment_then_stack_outputs(tmp_path: Any) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps({"site_bucket": "s-out", "private_bucket": "p-out", "region": "eu-west-3"})
+    )
+    env = {"PROVISIONER_PRIVATE_BUCKET": "p-env", "PROVISIONER_SES_RATE": "20"}
+    settings = resolve_settings({"site_bucket": "s-opt"}, env, outputs)
+    assert (settings.site_bucket, settings.private_bucket) == ("s-opt", "p-env")
+    assert settings.region == "eu-west-3" and settings.rates == {"ses": 20.0}
+    with pytest.raises(InputError, match="--site-bucket, PROVISIONER_SITE_BUCKET"):
+        resolve_settings({}, {"PROVISIONER_PRIVATE_BUCKET": "p"})
+    outputs.write_text("{nope")
+    with pytest.raises(InputError, match="not JSON"):
+        resolve_settings({}, {}, outputs)
+
+
+def test_errors_are_transient_or_not_and_never_show_credentials() -> None:
+    def failing(code: str, status: int, message: str = "") -> ClientError:
+        error = {"Error": {"Code": code, "Message": message}}
+        return ClientError({**error, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+
+    redact = redactor([SECRET_KEY])
+    with pytest.raises(PublishError) as slow, publish_errors("publish liege", redact):
+        raise failing("SlowDown", 503)
+    assert slow.value.transient and "publish liege: SlowDown" in str(slow.value)
+    with pytest.raises(PublishError) as denied, publish_errors("publish liege", redact):
+        raise failing("AccessDenied", 403, f"key {ACCESS_KEY} secret {SECRET_KEY}")
+    assert not denied.value.transient
+    assert ACCESS_KEY not in str(denied.value) and SECRET_KEY not in str(denied.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "cache"),
+    [
+        ("fr/index.html", "text/html; charset=utf-8", "public, max-age=60, s-maxage=31536000"),
+        ("nation.json", "application/json", "public, max-age=60, s-maxage=31536000"),
+        ("assets/style.css", "text/css; charset=utf-8", "public, max-age=3600, s-maxage=31536000"),
+        ("assets/photo.jpg", "image/jpeg", "public, max-age=3600, s-maxage=31536000"),
+        ("assets/blob", "application/octet-stream", "public, max-age=3600, s-maxage=31536000"),
+    ],
+)
+def test_content_types_and_cache_headers(path: str, kind: str, cache: str) -> None:
+    assert (content_type(path), cache_control(path)) == (kind, cache)
+
+
+def test_clients_are_made_once_and_retry_adaptively(target: S3Target) -> None:
+    assert target.aws.config.retries["mode"] == "adaptive"
+    assert target.aws.config.max_pool_connections >= 2 * target.settings.jobs
+
+    def no_new_clients(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a client was created while publishing")
+
+    target.aws.session.client = no_new_clients  # type: ignore[method-assign]
+    assert target.publish(make_build()).release is not None
