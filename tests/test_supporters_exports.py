@@ -11,7 +11,6 @@ import pytest
 from provisioner.supporters import (
     DIALERS,
     SEGMENTS,
-    Consent,
     Ledger,
     Supporter,
     SupporterConfigError,
@@ -23,7 +22,6 @@ from provisioner.supporters import (
 )
 from provisioner.supporters.generate import generate
 
-GIVEN = Consent("2024-01-01", "website-form")
 ALL_SEGMENTS, ALL_DIALERS = list(SEGMENTS), list(DIALERS)
 NO_LEDGER = Ledger()
 
@@ -32,9 +30,11 @@ def person(sid: str, level: str = "supporter", **fields: object) -> Supporter:
     values: dict[str, object] = dict(
         id=sid, first_name="Ann", last_name="Peeters", phone="+32470000001",
         email=f"{sid.lower()}@example.org", postcode="9000", language="nl", level=level,
-        tags=(), email_consent=GIVEN, phone_consent=GIVEN, sms_consent=GIVEN,
-        created_at="2023-05-01",
+        tags=(), created_at="2023-05-01",
     )  # fmt: skip
+    for channel in ("email", "phone", "sms"):  # consent given unless a test says otherwise
+        values.update({f"{channel}_consent": True, f"{channel}_consent_date": "2024-01-01",
+                       f"{channel}_consent_source": "web"})  # fmt: skip
     values.update(fields)
     return Supporter(**values)  # type: ignore[arg-type]
 
@@ -78,9 +78,9 @@ def test_ledger_entries_never_appear_in_any_export(tmp_path):
 def test_phone_and_sms_exports_need_consent_and_a_number_off_the_ledger():
     rows = [
         person("A"),
-        person("B", phone_consent=None),  # texts only
+        person("B", phone_consent=False),  # texts only
         person("C", phone="+3292233445"),  # landline: calls, never texts
-        person("D", sms_consent=None, phone_consent=None),
+        person("D", sms_consent=False, phone_consent=False),
         person("E", phone="+32470999999"),  # on the ledger
         person("F", phone=""),
     ]
@@ -98,7 +98,7 @@ def test_phone_and_sms_exports_need_consent_and_a_number_off_the_ledger():
 def test_email_lists_need_email_consent_and_an_address_off_the_ledger():
     rows = [
         person("A", "volunteer"),
-        person("B", "volunteer", email_consent=None),
+        person("B", "volunteer", email_consent=False),
         person("C", "volunteer", email="c@example.org"),
         person("D", "volunteer", email=""),
     ]
@@ -166,7 +166,7 @@ def test_exports_are_sorted_by_id_and_byte_identical_whatever_the_input_order():
 
 
 def test_a_nation_s_supporters_csv_reads_back_as_a_central_export(tmp_path):
-    rows = [person("A", tags=("volunteer",)), person("B", email_consent=None, phone="")]
+    rows = [person("A", tags=("volunteer",)), person("B", email_consent=False, phone="")]
     path = tmp_path / "supporters.csv"
     path.write_bytes(render(rows, tags=["t"]).files["supporters.csv"])
 

@@ -65,8 +65,9 @@ def test_reads_utf8_with_or_without_bom_comma_or_semicolon(tmp_path, delimiter, 
     first, second = ingestion.rows
     assert (first.id, first.first_name, first.postcode) == ("S1", "Hélène", "4000")
     assert second.phone == "+32470998877"
-    assert first.email_consent is not None and first.email_consent.source == "website-form"
-    assert first.phone_consent is None
+    assert first.email_consent and first.email_consent_date == "2024-03-01"
+    assert first.email_consent_source == "website-form"
+    assert not first.phone_consent
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason_never_dropped(tmp_path):
         5: "phone '12345'",
         6: "email 'not-an-email'",
         7: "duplicate id 'S1'",
-        8: "email_consent_date '' is not a date",
+        8: "email_consent is yes but email_consent_date is empty",
         9: "formula",
         10: "tag 'bénévole'",
         11: "created_at '31/12/2024'",

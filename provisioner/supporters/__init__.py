@@ -23,7 +23,7 @@ from .geography import Geography, load_geography
 from .ingest import Ingestion, Quarantined, read_ledger, read_supporters
 from .normalize import normalize_email, normalize_phone
 from .private import render_quarantine, write_private_file
-from .records import COLUMNS, LEVELS, Consent, Ledger, Supporter
+from .records import COLUMNS, LEVELS, Ledger, Supporter
 from .segment import PostcodeIndex, Segmentation, build_index, segment
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "DIALERS",
     "LEVELS",
     "SEGMENTS",
-    "Consent",
     "Exports",
     "Geography",
     "Ingestion",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date as _date
 
-from .records import LANGUAGES, LEVELS, Consent
+from .records import LANGUAGES, LEVELS
 
 # A cell starting with one of these runs as a formula when a nation opens the CSV in a
 # spreadsheet (CSV injection), so such ids, names and sources are refused at the door.
@@ -17,7 +17,8 @@ FORMULA_STARTS = "=+-@\t\r"
 _POSTCODE = re.compile(r"[1-9][0-9]{3}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9:_-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f"  # as a regex character range
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _CONSENT_VALUES = {"yes": True, "y": True, "true": True, "1": True,
                    "no": False, "n": False, "false": False, "0": False, "": False}  # fmt: skip
 
@@ -82,14 +83,13 @@ def tags(raw: str) -> tuple[str, ...]:
     return unique
 
 
-def consent(key: tuple[str, str, str], channel: str) -> Consent | None:
-    """(given, date, source) -> the proof of consent, or None when not given."""
-    given, when, source = key
-    flag = _CONSENT_VALUES.get(given.strip().lower())
-    if flag is None:
-        raise ValueError(f"{channel}_consent {given!r} must be yes or no")
-    if not flag:
-        return None  # a refusal's date and source are not needed downstream
-    if not source.strip():
-        raise ValueError(f"{channel}_consent is yes but {channel}_consent_source is empty")
-    return Consent(date(when, f"{channel}_consent_date"), text(source, f"{channel}_consent_source"))
+def flag(raw: str, column: str) -> bool:
+    """A consent column: yes or no (empty means no)."""
+    given = _CONSENT_VALUES.get(raw.strip().lower())
+    if given is None:
+        raise ValueError(f"{column} {raw!r} must be yes or no")
+    return given
+
+
+def optional_date(raw: str, column: str) -> str:
+    return date(raw, column) if raw.strip() else ""

@@ -14,11 +14,11 @@ A record with any problem is left out and reported with all its reasons.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from . import checks
@@ -27,21 +27,43 @@ from .records import CHANNELS, COLUMNS, Supporter
 
 _K = TypeVar("_K", bound=Hashable)
 
+
+class _ColumnPattern:
+    """A pattern checked against a whole column in one regex call.
+
+    The values are joined with newlines, which no accepted value contains (the count
+    of newlines proves it), so one C-level match replaces a Python-level call per value.
+    """
+
+    def __init__(self, value: str) -> None:
+        self.one = re.compile(value)
+        self._column = re.compile(f"(?:{value}\n)*+")  # possessive: no backtracking
+
+    def matches_all(self, column: Sequence[str]) -> bool:
+        joined = "\n".join(column) + "\n"
+        return joined.count("\n") == len(column) and self._column.fullmatch(joined) is not None
+
+
 # Values that the normalisers return unchanged; anything else takes the slow path.
-_CANONICAL_PHONE = re.compile(r"(?:\+32(?:4[0-9]{8}|[1-9][0-9]{7}))?")
-_CANONICAL_EMAIL = re.compile(r"(?:[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)?")
-_SAFE_ID = re.compile(f"[^{re.escape(checks.FORMULA_STARTS)}]")
-_INVALID: Any = object()  # stands for a value of a record that is left out anyway
+_CANONICAL_PHONE = _ColumnPattern(r"(?:\+32(?:4[0-9]{8}|[1-9][0-9]{7}))?")
+_CANONICAL_EMAIL = _ColumnPattern(r"(?:[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)?")
+_CONTROL = checks.CONTROL_CHARACTERS
+_SAFE_ID = _ColumnPattern(f"[^{re.escape(checks.FORMULA_STARTS)}{_CONTROL}][^{_CONTROL}]*")
 
 Problems = dict[int, list[str]]  # record index -> reasons
+_NORMALISED = {
+    "phone": (_CANONICAL_PHONE, normalize_phone),
+    "email": (_CANONICAL_EMAIL, normalize_email),
+}
 
 
 class _Memo(dict[_K, Any], Generic[_K]):
     """Validated value by raw key; `check` runs once per distinct key."""
 
-    def __init__(self, check: Callable[[_K], object]) -> None:
+    def __init__(self, check: Callable[[_K], object], invalid: object = "") -> None:
         super().__init__()
         self._check = check
+        self._invalid = invalid  # stands in for a bad value; its record is left out anyway
         self.problems: dict[_K, str] = {}
 
     def __missing__(self, key: _K) -> object:
@@ -49,7 +71,7 @@ class _Memo(dict[_K, Any], Generic[_K]):
             value = self._check(key)
         except ValueError as exc:
             self.problems[key] = str(exc)
-            value = _INVALID
+            value = self._invalid
         self[key] = value
         return value
 
@@ -66,20 +88,25 @@ class ChunkValidator:
     """Validates chunks of raw records of one file; remembers ids across chunks."""
 
     def __init__(self, positions: Sequence[int], width: int) -> None:
-        self._pick = operator.itemgetter(*positions)
+        # Reordering costs a tuple per record: skip it when the header is in our order.
+        self._pick = None if list(positions) == list(range(width)) else itemgetter(*positions)
         self._width = width
         self._seen_ids: set[str] = set()
-        text = checks.text
-        self._memos = {
-            "first_name": _Memo(partial(text, column="first_name")),
-            "last_name": _Memo(partial(text, column="last_name")),
+        self._memos: dict[str, _Memo[str]] = {
+            "first_name": _Memo(partial(checks.text, column="first_name")),
+            "last_name": _Memo(partial(checks.text, column="last_name")),
             "postcode": _Memo(checks.postcode),
             "language": _Memo(checks.language),
             "level": _Memo(checks.level),
             "tags": _Memo(checks.tags),
             "created_at": _Memo(partial(checks.date, column="created_at")),
         }
-        self._consents = {c: _Memo(partial(checks.consent, channel=c)) for c in CHANNELS}
+        for channel in CHANNELS:
+            name = f"{channel}_consent"
+            self._memos[name] = _Memo(partial(checks.flag, column=name), invalid=False)
+            date, source = f"{name}_date", f"{name}_source"
+            self._memos[date] = _Memo(partial(checks.optional_date, column=date))
+            self._memos[source] = _Memo(partial(checks.text, column=source))
 
     def validate(self, records: list[list[str]]) -> tuple[list[Supporter], Problems]:
         """Supporters from the valid records, and the reasons of the others by index."""
@@ -93,43 +120,33 @@ class ChunkValidator:
             records = [records[i] for i in kept]
         if not records:
             return [], problems
-        rows, found = self._validate_columns(list(zip(*map(self._pick, records), strict=True)))
+        picked = records if self._pick is None else map(self._pick, records)
+        rows, found = self._validate_columns(list(zip(*picked, strict=True)))
         for index, reasons in found.items():
             problems[kept[index] if kept is not None else index] = reasons
         return rows, problems
 
     def _validate_columns(self, columns: list[tuple[str, ...]]) -> tuple[list[Supporter], Problems]:
         problems: Problems = {}
-        by_name = dict(zip(COLUMNS, columns, strict=True))
-        memo = self._memos
-        values = [
-            self._ids(by_name["id"], problems),
-            memo["first_name"].map(by_name["first_name"], problems),
-            memo["last_name"].map(by_name["last_name"], problems),
-            _normalised(by_name["phone"], _CANONICAL_PHONE, normalize_phone, problems),
-            _normalised(by_name["email"], _CANONICAL_EMAIL, normalize_email, problems),
-            *(memo[name].map(by_name[name], problems) for name in ("postcode", "language")),
-            *(memo[name].map(by_name[name], problems) for name in ("level", "tags")),
-            *(self._consent(channel, by_name, problems) for channel in CHANNELS),
-            memo["created_at"].map(by_name["created_at"], problems),
-        ]
-        records: Any = zip(*values, strict=True)
+        values: dict[str, Sequence[Any]] = {}
+        for name, column in zip(COLUMNS, columns, strict=True):
+            if name == "id":
+                values[name] = self._ids(column, problems)
+            elif name in _NORMALISED:
+                values[name] = _normalised(column, *_NORMALISED[name], problems)
+            else:
+                values[name] = self._memos[name].map(column, problems)
+        for channel in CHANNELS:
+            _check_consent_proof(channel, values, problems)
+        records: Any = zip(*values.values(), strict=True)
         if problems:
             records = compress(records, [i not in problems for i in range(len(columns[0]))])
         # tuple.__new__ builds each Supporter in C; the namedtuple constructor is Python.
         return list(map(tuple.__new__, repeat(Supporter), records)), problems
 
-    def _consent(
-        self, channel: str, by_name: dict[str, tuple[str, ...]], problems: Problems
-    ) -> list[Any]:
-        prefix = f"{channel}_consent"
-        columns = (by_name[prefix], by_name[f"{prefix}_date"], by_name[f"{prefix}_source"])
-        keys = list(zip(*columns, strict=True))
-        return self._consents[channel].map(keys, problems)
-
     def _ids(self, column: tuple[str, ...], problems: Problems) -> list[str]:
         ids = list(map(str.strip, column))
-        if not all(map(_SAFE_ID.match, ids)):
+        if not _SAFE_ID.matches_all(ids):
             for index, value in enumerate(ids):
                 try:
                     checks.identifier(value)
@@ -148,18 +165,32 @@ class ChunkValidator:
         return ids
 
 
+def _check_consent_proof(
+    channel: str, values: dict[str, Sequence[Any]], problems: Problems
+) -> None:
+    """A consent given (yes) needs its date and source."""
+    given = values[f"{channel}_consent"]
+    for name in (f"{channel}_consent_date", f"{channel}_consent_source"):
+        proof = values[name]
+        if "" in proof and "" in compress(proof, given):
+            for index in compress(range(len(given)), given):
+                if not proof[index]:
+                    reason = f"{channel}_consent is yes but {name} is empty"
+                    problems.setdefault(index, []).append(reason)
+
+
 def _normalised(
     column: tuple[str, ...],
-    canonical: re.Pattern[str],
+    canonical: _ColumnPattern,
     normalise: Callable[[str], str],
     problems: Problems,
 ) -> Sequence[str]:
-    if all(map(canonical.fullmatch, column)):
+    if canonical.matches_all(column):
         return column
     values = []
     for index, raw in enumerate(column):
         try:
-            values.append(raw if canonical.fullmatch(raw) else normalise(raw))
+            values.append(raw if canonical.one.fullmatch(raw) else normalise(raw))
         except ValueError as exc:
             problems.setdefault(index, []).append(str(exc))
             values.append("")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from .errors import SupporterConfigError
-from .records import COLUMNS, LEVEL_RANK, TAG_SEPARATOR, Consent, Ledger, Supporter, is_mobile
+from .records import COLUMNS, LEVEL_RANK, TAG_SEPARATOR, Ledger, Supporter, is_mobile
 
 Reachable = Callable[[Supporter], bool]
 # (row, joined tags, the email it may carry or "") -> cells
@@ -175,9 +175,9 @@ def _check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> 
 def _channels(ledger: Ledger) -> dict[str, Reachable]:
     phones, emails = ledger.phones, ledger.emails
     return {
-        "email": lambda r: r.email_consent is not None and bool(r.email) and r.email not in emails,
-        "phone": lambda r: r.phone_consent is not None and bool(r.phone) and r.phone not in phones,
-        "sms": lambda r: r.sms_consent is not None and is_mobile(r.phone) and r.phone not in phones,
+        "email": lambda r: bool(r.email_consent and r.email) and r.email not in emails,
+        "phone": lambda r: bool(r.phone_consent and r.phone) and r.phone not in phones,
+        "sms": lambda r: bool(r.sms_consent) and is_mobile(r.phone) and r.phone not in phones,
     }
 
 
@@ -227,15 +227,20 @@ def _supporter_line(r: Supporter, tags: str, reachable: dict[str, Reachable]) ->
         r.language,
         r.level,
         tags,
-        *_consent_cells(r.email_consent),
-        *_consent_cells(r.phone_consent),
-        *_consent_cells(r.sms_consent),
+        _YES_NO[r.email_consent],
+        r.email_consent_date,
+        r.email_consent_source,
+        _YES_NO[r.phone_consent],
+        r.phone_consent_date,
+        r.phone_consent_source,
+        _YES_NO[r.sms_consent],
+        r.sms_consent_date,
+        r.sms_consent_source,
         r.created_at,
     )
 
 
-def _consent_cells(consent: Consent | None) -> tuple[str, str, str]:
-    return ("yes", consent.date, consent.source) if consent else ("no", "", "")
+_YES_NO = {True: "yes", False: "no"}
 
 
 def _csv(header: Sequence[str], lines: Iterable[tuple[str, ...]]) -> tuple[bytes, int]:

@@ -15,20 +15,6 @@ LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 
 CHANNELS: tuple[str, ...] = ("email", "phone", "sms")
 
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "postcode",
-    "language",
-    "level",
-    "tags",
-    *(f"{channel}_consent{suffix}" for channel in CHANNELS for suffix in ("", "_date", "_source")),
-    "created_at",
-)
-
 LANGUAGES: frozenset[str] = frozenset({"fr", "nl", "de"})
 
 # Tags are written comma-joined everywhere (CallHub reads a comma-separated tags cell);
@@ -36,15 +22,12 @@ LANGUAGES: frozenset[str] = frozenset({"fr", "nl", "de"})
 TAG_SEPARATOR = ","
 
 
-class Consent(NamedTuple):
-    """Proof of a consent that was given: when and through what."""
-
-    date: str
-    source: str
-
-
 class Supporter(NamedTuple):
-    """One validated, normalised supporter. Consent is None when not given."""
+    """One validated, normalised supporter; its fields are the columns of the export.
+
+    `<channel>_consent` is True when consent was given; its `_date` and `_source`
+    say when and through what (for a refusal they may be empty).
+    """
 
     id: str
     first_name: str
@@ -55,10 +38,19 @@ class Supporter(NamedTuple):
     language: str
     level: str
     tags: tuple[str, ...]
-    email_consent: Consent | None
-    phone_consent: Consent | None
-    sms_consent: Consent | None
+    email_consent: bool
+    email_consent_date: str
+    email_consent_source: str
+    phone_consent: bool
+    phone_consent_date: str
+    phone_consent_source: str
+    sms_consent: bool
+    sms_consent_date: str
+    sms_consent_source: str
     created_at: str
+
+
+COLUMNS: tuple[str, ...] = Supporter._fields
 
 
 def is_mobile(phone: str) -> bool:
