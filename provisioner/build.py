@@ -14,7 +14,7 @@ import yaml
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.context import email_context, nation_data, network_data, page_context
-from provisioner.errors import BlueprintError
+from provisioner.errors import BlueprintError, NationError
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
 
@@ -22,6 +22,11 @@ AREAS = ("sites", "private", "emails")
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
 # Bump when the output format changes, so every nation rebuilds once.
 BUILD_FORMAT = 1
+
+
+class BuildInputError(NationError):
+    """A nation's own files cannot be published as they are."""
+
 
 PrivateFiles = Callable[[Nation, Blueprint], tuple[dict[str, bytes], dict[str, int]]]
 
@@ -158,13 +163,20 @@ class Builder:
 
 
 def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
+    """Files under `folder`; a symlink leading outside it is an error, never published."""
     if not folder.is_dir():
         return {}
-    return {
-        prefix + path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    root = folder.resolve()
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(root):
+            raise BuildInputError(
+                f"{path} links outside {folder}; copy the file into the folder instead"
+            )
+        files[prefix + path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
 
 
 def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:

@@ -60,7 +60,8 @@ def test_duplicate_slug_names_the_slug_and_both_lines(root: Path) -> None:
     spec = write_text_spec(
         root,
         """\
-        network: {name: H, base_domain: h.example, controller: {name: C, address: A, email: e@h.example}}
+        network:
+          {name: H, base_domain: h.example, controller: {name: C, address: A, email: e@h.example}}
         nations:
           - {slug: hq, name: HQ, blueprint: section, languages: [fr], contact: {email: a@h.example}}
           - {slug: liege, name: Liège, blueprint: section, parent: hq}
@@ -71,7 +72,7 @@ def test_duplicate_slug_names_the_slug_and_both_lines(root: Path) -> None:
         load_network(spec)
     message = str(caught.value)
     assert (
-        "nations.yaml:5: nations.2.slug: duplicate slug 'liege' (first defined at line 4)"
+        "nations.yaml:6: nations.2.slug: duplicate slug 'liege' (first defined at line 5)"
         in message
     )
 
@@ -141,7 +142,7 @@ def test_yaml_syntax_error_has_a_line(root: Path) -> None:
 
 def test_duplicate_yaml_key(root: Path) -> None:
     spec = write_text_spec(root, "version: 1\nversion: 1\nnetwork: {}\nnations: []\n")
-    with pytest.raises(SpecError, match="nations.yaml:2: version: duplicate key 'version'"):
+    with pytest.raises(SpecError, match=r"nations\.yaml:2: version: duplicate key 'version'"):
         load_network(spec)
 
 

@@ -35,7 +35,8 @@ class LocalTarget(Target):
                 self._mkdir(self.out / area / RELEASES, area)
 
     def url(self, slug: str) -> str:
-        return (self.out / "sites" / slug / "index.html").resolve().as_uri()
+        # The live path (through the symlink), not a release that a later deploy replaces.
+        return (self.out.resolve() / "sites" / slug / "index.html").as_uri()
 
     def current_release(self, slug: str) -> str | None:
         link = self.out / "sites" / slug
