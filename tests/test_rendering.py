@@ -12,7 +12,6 @@ from provisioner.build import Builder
 from provisioner.errors import TemplateError
 from provisioner.spec import load_network
 
-
 HOME = "nations/liege/overrides/pages/home.html.j2"
 
 
