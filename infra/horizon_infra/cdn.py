@@ -1,0 +1,109 @@
+"""CloudFront: one wildcard distribution for every nation, shards for other custom domains.
+
+All distributions share one private origin (the site bucket, through Origin Access
+Control) and one viewer-request function that maps the Host header to
+`sites/<slug>/<release>/` with a KeyValueStore: custom domains are keys owned by this
+program, current releases are keys written by the provisioner at each switch.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pulumi
+import pulumi_aws as aws
+
+from horizon_infra.routing import Routing
+
+# AWS managed cache policy "CachingOptimized": no cookies or query strings in the key.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ORIGIN_ID = "sites"
+
+
+def function_code(kvs_id: str, base_domain: str) -> str:
+    code = resources.files("horizon_infra").joinpath("viewer_request.js").read_text()
+    return code.replace("__KVS_ID__", kvs_id).replace("__BASE_DOMAIN__", base_domain)
+
+
+class Cdn(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        routing: Routing,
+        site_bucket: aws.s3.Bucket,
+        price_class: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("horizon:infra:Cdn", name, None, opts)
+        self.routing = routing
+        self.site_bucket = site_bucket
+        self.price_class = price_class
+        child = pulumi.ResourceOptions(parent=self)
+        self.kvs = aws.cloudfront.KeyValueStore(
+            f"{name}-routes", comment="custom domains and current releases", opts=child
+        )
+        for key, slug in routing.kvs_entries().items():
+            aws.cloudfront.KeyvaluestoreKey(
+                f"{name}-route-{key[2:]}",
+                key_value_store_arn=self.kvs.arn,
+                key=key,
+                value=slug,
+                opts=child,
+            )
+        self.function = aws.cloudfront.Function(
+            f"{name}-viewer-request",
+            runtime="cloudfront-js-2.0",
+            code=self.kvs.id.apply(lambda kvs_id: function_code(kvs_id, routing.base_domain)),
+            key_value_store_associations=[self.kvs.arn],
+            publish=True,
+            opts=child,
+        )
+        self.oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        self.distributions: list[aws.cloudfront.Distribution] = []
+
+    def distribution(
+        self, name: str, aliases: list[str], certificate_arn: pulumi.Input[str]
+    ) -> aws.cloudfront.Distribution:
+        """A distribution serving `aliases` with the shared origin and function."""
+        distribution = aws.cloudfront.Distribution(
+            name,
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=self.price_class,
+            aliases=aliases,
+            comment=f"horizon {name}",
+            origins=[
+                {
+                    "origin_id": ORIGIN_ID,
+                    "domain_name": self.site_bucket.bucket_regional_domain_name,
+                    "origin_access_control_id": self.oac.id,
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": ORIGIN_ID,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD"],
+                "cached_methods": ["GET", "HEAD"],
+                "cache_policy_id": CACHING_OPTIMIZED,
+                "compress": True,
+                "function_associations": [
+                    {"event_type": "viewer-request", "function_arn": self.function.arn}
+                ],
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={
+                "acm_certificate_arn": certificate_arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.distributions.append(distribution)
+        return distribution

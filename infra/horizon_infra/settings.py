@@ -1,0 +1,39 @@
+"""Stack configuration (`pulumi config set horizon:<key> ...`) with sensible defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+DEFAULT_SPEC = "../nations.yaml"  # Pulumi runs the program from infra/
+DEFAULT_MAX_ROLES = 900  # leaves room under IAM's default quota of 1,000 roles
+
+
+@dataclass(frozen=True)
+class InfraSettings:
+    spec: Path = Path(DEFAULT_SPEC)
+    # Hosted zone of the base domain; empty: the program creates the zone.
+    zone_id: str | None = None
+    # ACM certificate (us-east-1) for *.<base> and <base>; empty: created and validated.
+    certificate_arn: str | None = None
+    # Hosted zones of custom domains outside the base domain: zone name -> zone id.
+    zones: dict[str, str] = field(default_factory=dict)
+    # Who may assume candidate roles; empty: any principal of this account allowed to.
+    candidate_principal: str | None = None
+    max_candidate_roles: int = DEFAULT_MAX_ROLES
+    price_class: str = "PriceClass_100"  # Europe and North America edges
+
+    @staticmethod
+    def from_config() -> InfraSettings:
+        config = pulumi.Config("horizon")
+        return InfraSettings(
+            spec=Path(config.get("spec") or DEFAULT_SPEC),
+            zone_id=config.get("zoneId"),
+            certificate_arn=config.get("certificateArn"),
+            zones=dict(config.get_object("zones") or {}),
+            candidate_principal=config.get("candidatePrincipal"),
+            max_candidate_roles=config.get_int("maxCandidateRoles") or DEFAULT_MAX_ROLES,
+            price_class=config.get("priceClass") or "PriceClass_100",
+        )

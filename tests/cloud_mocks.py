@@ -1,0 +1,89 @@
+"""Pulumi mocks that record every resource the infra program declares."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "infra"))
+
+from horizon_infra.settings import InfraSettings  # noqa: E402
+
+from provisioner.network import Network  # noqa: E402
+
+ACCOUNT = "123456789012"
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """Records every resource; answers with the outputs AWS would compute."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        state = {"arn": f"arn:aws:mock::{ACCOUNT}:{args.name}", **args.inputs}
+        if args.typ == "aws:s3/bucket:Bucket":
+            name = f"{args.name}-1a2b3c"
+            state.update(bucket=name, arn=f"arn:aws:s3:::{name}")
+            state["bucketRegionalDomainName"] = f"{name}.s3.eu-west-1.amazonaws.com"
+        elif args.typ == "aws:acm/certificate:Certificate":
+            names = [args.inputs["domainName"], *args.inputs.get("subjectAlternativeNames", [])]
+            state["domainValidationOptions"] = [
+                {"domainName": n, "resourceRecordName": f"_v.{n.removeprefix('*.')}."}
+                | {"resourceRecordType": "CNAME", "resourceRecordValue": "_w.acm-validations.aws."}
+                for n in names
+            ]
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            state.update(domainName=f"d-{args.name}.cloudfront.net", hostedZoneId="Z2FDTNDATAQYW2")
+        elif args.typ == "aws:ses/domainDkim:DomainDkim":
+            state["dkimTokens"] = ["dkim1", "dkim2", "dkim3"]
+        elif args.typ == "aws:route53/zone:Zone":
+            state.update(zoneId="ZBASE", nameServers=["ns-1.awsdns.example"])
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "u"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": "eu-west-1", "region": "eu-west-1"}
+        return {}
+
+    def of_type(self, kind: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [r for r in self.resources if r.typ == f"aws:{kind}"]
+
+
+def run_program(network: Network, settings: InfraSettings) -> tuple[Recorder, dict[str, Any]]:
+    """Declare every resource under mocks; return them and the resolved stack outputs."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, preview=False)
+    from horizon_infra.program import build  # imported once mocks are in place
+
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def declare() -> Any:
+        return pulumi.Output.all(**build(network, settings)).apply(outputs.update)
+
+    declare()
+    return recorder, outputs
+
+
+def run_entry_point(config: dict[str, str]) -> Recorder:
+    """Run infra/__main__.py as `pulumi up` would, with this stack configuration."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="horizon", stack="test", preview=False)
+    for key, value in config.items():
+        pulumi.runtime.set_config(key, value)
+
+    @pulumi.runtime.test
+    def declare() -> None:
+        runpy.run_path(str(REPO / "infra" / "__main__.py"), run_name="__main__")
+
+    declare()
+    return recorder
