@@ -49,3 +49,27 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+# The cloud side (infra/, docs/aws.md) needs the Pulumi CLI, which no Python package
+# ships: without it these targets say what to install and fail; they never pretend.
+STACK ?= dev
+PULUMI_ARGS ?=
+define PULUMI_CHECK
+command -v pulumi >/dev/null 2>&1 || { \
+  echo "error: the Pulumi CLI is not installed: nothing was previewed or deployed." >&2; \
+  echo "Install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)," >&2; \
+  echo "then: cd infra && pulumi login && pulumi stack init $(STACK). Step by step: docs/aws.md" >&2; \
+  exit 1; }
+endef
+
+infra-preview: $(STAMP)
+	@$(PULUMI_CHECK)
+	cd infra && pulumi preview --stack $(STACK) --diff $(PULUMI_ARGS)
+
+# --parallel 5: Route 53 accepts 5 requests per second per account.
+infra-up: $(STAMP)
+	@$(PULUMI_CHECK)
+	cd infra && pulumi up --stack $(STACK) --parallel 5 $(PULUMI_ARGS)
+	cd infra && pulumi stack output --stack $(STACK) --json > stack-outputs.$(STACK).json
+	@echo "stack outputs: infra/stack-outputs.$(STACK).json; publish with:"
+	@echo "  $(BIN)/provisioner deploy --target s3 --stack-outputs infra/stack-outputs.$(STACK).json"
