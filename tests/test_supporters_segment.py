@@ -75,6 +75,7 @@ def test_parent_gets_the_union_of_its_children_and_its_own(segmentation):
     assert ids(result.rows("wallonie")) == ids(result.rows("liege")) | ids(result.rows("namur"))
     assert ids(result.rows("vlaanderen")) == ids(result.rows("gent")) | own_8000
     assert ids(result.rows("hq")) == ids(result.rows("wallonie")) | ids(result.rows("vlaanderen"))
+    assert [result.count(slug) for slug in PARENTS] == [len(result.rows(s)) for s in PARENTS]
 
 
 def test_siblings_never_see_each_other_s_supporters(segmentation):
