@@ -126,14 +126,25 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
             elif area == "private":
                 assert f"private/{slug}/{path}" in private_keys, entry
                 assert not any(key.endswith(f"/{path}") for key in site_keys), entry
-    templates = sum(
-        e.startswith("emails/") and e.endswith(".json") for _, m in live.values() for e in m
+    templates = {
+        f"{slug}--{Path(entry).stem}--{entry.split('/')[1]}"
+        for slug, (_, manifest) in live.items()
+        for entry in manifest
+        if entry.startswith("emails/") and entry.endswith(".json")
+    }
+    assert templates and set(ses_template_names(client)) == templates
+
+
+def ses_template_names(s3: Any) -> list[str]:
+    ses = boto3.client(
+        "ses",
+        endpoint_url=s3.meta.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
     )
-    ses = boto3.client("ses", endpoint_url=client.meta.endpoint_url, region_name=REGION,
-                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)  # fmt: skip
-    names = [t["Name"] for page in ses.get_paginator("list_templates").paginate()
-             for t in page["TemplatesMetadata"]]  # fmt: skip
-    assert len(names) == templates > 0
+    pages = ses.get_paginator("list_templates").paginate()
+    return [t["Name"] for page in pages for t in page["TemplatesMetadata"]]
 
 
 def check_content(client: Any, slug: str, release: str, manifest: dict[str, str]) -> None:
@@ -196,12 +207,10 @@ def test_deploy_through_injected_faults_converges(sample: Path, tmp_path: Path) 
         slugs = [n["slug"] for n in report["nations"]]
         assert faulty.returncode == 0, faulty.stdout
         assert report["summary"]["deployed"] == len(slugs) > 20
-        requests, attempts = (
-            sum(traffic.methods.values()),
-            sum(n["attempts"] for n in report["nations"]),
-        )
-        print(f"\nfaults: {dict(traffic.faults)} in {requests} requests, {len(slugs)} nations, "
-              f"{seconds:.1f}s, engine attempts {attempts}")  # fmt: skip
+        requests = sum(traffic.methods.values())
+        attempts = sum(n["attempts"] for n in report["nations"])
+        print(f"\nfaults: {dict(traffic.faults)} in {requests} requests, {len(slugs)} nations")
+        print(f"faulty run: {seconds:.1f}s, {attempts} engine attempts")
 
         live = live_manifests(client, slugs)
         check_published(client, live)

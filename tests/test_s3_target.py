@@ -233,7 +233,7 @@ def test_errors_are_transient_or_not_and_never_show_credentials() -> None:
     assert slow.value.transient and "publish liege: SlowDown" in str(slow.value)
     with pytest.raises(PublishError) as denied, publish_errors("publish liege", redact):
         raise failing("AccessDenied", 403, f"key {ACCESS_KEY} secret {SECRET_KEY}")
-    assert not denied.value.transient
+    assert not denied.value.transient and "deployer policy" in str(denied.value)
     assert ACCESS_KEY not in str(denied.value) and SECRET_KEY not in str(denied.value)
 
 

@@ -37,6 +37,14 @@ TRANSIENT_CODES = {
     *("RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable"),
     *("TooManyRequestsException", "RequestLimitExceeded", "ConflictException"),
 }
+# What to do about the errors a user can fix, appended to the message.
+HINTS = {
+    "AccessDenied": "attach the stack's deployer policy (output deployer_policy_arn)",
+    "NoSuchBucket": "create the buckets (make infra-up) or fix --site-bucket/--private-bucket",
+    "LimitExceeded": "SES keeps 20,000 templates per region: ask AWS for more, "
+    "or set PROVISIONER_SES_TEMPLATES=off",
+    "MessageRejected": "verify the SES domain identity (make infra-up creates it)",
+}
 ACCESS_KEY_RE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12,}\b")
 
 
@@ -207,7 +215,9 @@ def publish_errors(action: str, redact: Callable[[str], str]) -> Iterator[None]:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        failure = PublishError(redact(f"{action}: {code}: {error.get('Message', '')}".strip()))
+        hint = f"; {HINTS[code]}" if code in HINTS else ""
+        message = f"{action}: {code}: {error.get('Message', '')}".strip() + hint
+        failure = PublishError(redact(message))
         failure.transient = code in TRANSIENT_CODES or status >= 500
         raise failure from exc
     except BotoCoreError as exc:
