@@ -143,60 +143,63 @@ def _ses_action(body: bytes) -> str | None:
     return None
 
 
+class _Relay(BaseHTTPRequestHandler):
+    """Forwards one request to moto, unless the proxy decides to fail it."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore expects
+    proxy: Proxy  # set by _handler
+    upstreams: threading.local  # one connection to moto per server thread
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm and
+        # delayed ACKs add 40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _relay(self) -> None:
+        body = _read_body(self)
+        copy = "x-amz-copy-source" in self.headers
+        fault = self.proxy.record(self.command, self.path, body, copy)
+        if fault == "reset":
+            return self._reset()
+        if fault in ("slowdown", "unavailable"):
+            return self._answer(503, SLOW_DOWN if fault == "slowdown" else UNAVAILABLE)
+        status, headers, answer = _forward(self.upstreams, self.proxy.upstream_port, self, body)
+        if fault == "error-after":
+            return self._answer(500, INTERNAL)
+        self._answer(status, answer, headers)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
+
+    def _answer(
+        self, status: int, body: bytes, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        headers = headers or []
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        length = {k.lower(): v for k, v in headers}.get("content-length")
+        head = self.command == "HEAD" and length is not None
+        self.send_header("Content-Length", str(length) if head else str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset".
+        linger = struct.pack("ii", 1, 0)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        self.close_connection = True
+        self.connection.close()
+
+
 def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
-    local = threading.local()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as botocore expects
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes: without this, Nagle's algorithm and
-            # delayed ACKs add 40 ms to every response.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _relay(self) -> None:
-            body = _read_body(self)
-            copy = "x-amz-copy-source" in self.headers
-            fault = proxy.record(self.command, self.path, body, copy)
-            if fault == "reset":
-                return self._reset()
-            if fault in ("slowdown", "unavailable"):
-                return self._answer(503, SLOW_DOWN if fault == "slowdown" else UNAVAILABLE)
-            status, headers, answer = _forward(local, proxy.upstream_port, self, body)
-            if fault == "error-after":
-                return self._answer(500, INTERNAL)
-            self._answer(status, answer, headers)
-
-        def _answer(
-            self, status: int, body: bytes, headers: list[tuple[str, str]] | None = None
-        ) -> None:
-            headers = headers or []
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in HOP_BY_HOP:
-                    self.send_header(name, value)
-            length = dict((k.lower(), v) for k, v in headers).get("content-length")
-            if self.command == "HEAD" and length is not None:
-                self.send_header("Content-Length", length)
-            else:
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _reset(self) -> None:
-            # SO_LINGER 0 makes close() send a TCP RST: the client sees "connection reset".
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-
-        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
-
-    return Handler
+    attributes = {"proxy": proxy, "upstreams": threading.local()}
+    return type("Relay", (_Relay,), attributes)
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

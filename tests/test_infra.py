@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from cloud_mocks import (  # first: puts infra/ on sys.path
     run_program,
 )
 from helpers import nation, write_spec
-from horizon_infra.cdn import function_code
 from horizon_infra.iam import role_name
 from horizon_infra.policies import candidate_policy
 from horizon_infra.routing import MAX_ALIASES, plan_routing, under_wildcard
@@ -291,91 +288,3 @@ def test_role_names_fit_iam_limits() -> None:
     assert role_name("liege") == "horizon-candidate-liege"
     long = role_name("a" * 63)
     assert len(long) == 64 and long != role_name("a" * 62 + "b")
-
-
-FUNCTION_HARNESS = """
-const store = new Map(Object.entries(JSON.parse(process.argv[2])));
-async function get(key) {
-  if (!store.has(key)) throw new Error('key not found');
-  return store.get(key);
-}
-const cf = {kvs: () => ({get})};
-"""
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the CloudFront function")
-@pytest.mark.parametrize(
-    ("host", "uri", "expected"),
-    [
-        ("liege.horizon.example", "/", "/sites/liege/r1/index.html"),
-        ("LIEGE.horizon.example", "/fr/agir.html", "/sites/liege/r1/fr/agir.html"),
-        ("www.horizon.example", "/nl", "/sites/hq/r2/nl/index.html"),
-        ("marie.example.org", "/assets/style.css", "/sites/liege/r1/assets/style.css"),
-        ("nobody.horizon.example", "/", 404),
-        ("a.b.horizon.example", "/", 404),
-        ("evil.example.com", "/", 404),
-    ],
-)
-def test_viewer_function_routes_hosts_to_current_releases(
-    host: str, uri: str, expected: Any, tmp_path: Path
-) -> None:
-    code = function_code("kvs-id", "horizon.example").replace(
-        "import cf from 'cloudfront';", FUNCTION_HARNESS
-    )
-    event = {"request": {"uri": uri, "headers": {"host": {"value": host}}}}
-    script = tmp_path / "fn.mjs"
-    script.write_text(
-        code + f"\nconsole.log(JSON.stringify(await handler({json.dumps(event)})));\n"
-    )
-    store = {
-        "r:liege": "r1",
-        "r:hq": "r2",
-        "d:www.horizon.example": "hq",
-        "d:marie.example.org": "liege",
-    }
-    done = subprocess.run(
-        ["node", str(script), json.dumps(store)], capture_output=True, text=True, check=True
-    )
-    answer = json.loads(done.stdout)
-    assert (answer.get("statusCode") or answer["uri"]) == expected
-
-
-def make(target: str, path: str, *variables: str) -> subprocess.CompletedProcess[str]:
-    # -o: never rebuild the virtualenv from a test, whatever its stamp says.
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", target, *variables]
-    return subprocess.run(command, cwd=REPO, env={"PATH": path}, capture_output=True, text=True)
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-@pytest.mark.parametrize("target", ["infra-preview", "infra-up"])
-def test_make_targets_say_what_to_install_without_the_pulumi_cli(target: str) -> None:
-    if shutil.which("pulumi", path="/usr/bin:/bin"):
-        pytest.skip("a Pulumi CLI is installed system-wide")
-    done = make(target, "/usr/bin:/bin")
-    assert done.returncode != 0
-    assert "the Pulumi CLI is not installed: nothing was previewed or deployed" in done.stderr
-    assert "https://www.pulumi.com/docs/install/" in done.stderr
-    assert "pulumi preview" not in done.stdout and "pulumi up" not in done.stdout
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_make_targets_call_the_pulumi_cli_when_present(tmp_path: Path) -> None:
-    fake = tmp_path / "bin" / "pulumi"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$(pwd) $*" >> {tmp_path}/calls\necho "{{}}"\n')
-    fake.chmod(0o755)
-    stack = f"pytest-{uuid.uuid4().hex[:8]}"  # never touches a real stack's outputs file
-    path = f"{fake.parent}:/usr/bin:/bin"
-    assert make("infra-preview", path, f"STACK={stack}").returncode == 0
-    done = make("infra-up", path, f"STACK={stack}")
-    assert done.returncode == 0, done.stderr
-    calls = (tmp_path / "calls").read_text().splitlines()
-    infra = REPO / "infra"
-    assert calls == [
-        f"{infra} preview --stack {stack} --diff",
-        f"{infra} up --stack {stack} --parallel 5",
-        f"{infra} stack output --stack {stack} --json",
-    ]
-    outputs = infra / f"stack-outputs.{stack}.json"
-    assert outputs.read_text().strip() == "{}"
-    outputs.unlink()

@@ -30,8 +30,8 @@ def validated_certificate(
 ) -> tuple[pulumi.Output[str], list[str]]:
     """An ACM certificate in us-east-1 (CloudFront's region) validated through Route 53.
 
-    Returns its ARN and the domains whose zone is not ours: those need their validation
-    record created by hand (see the `certificate_validations` output) before it is issued.
+    Returns its ARN and the domains whose zone is not ours: their validation record
+    (shown in the ACM console) must be created by hand before the certificate is issued.
     """
     certificate = aws.acm.Certificate(
         name,
@@ -40,6 +40,25 @@ def validated_certificate(
         validation_method="DNS",
         opts=pulumi.ResourceOptions(provider=provider),
     )
+    fqdns, unmanaged = _validation_records(name, certificate, domains, zones)
+    if unmanaged:
+        return certificate.arn, unmanaged
+    validation = aws.acm.CertificateValidation(
+        f"{name}-validated",
+        certificate_arn=certificate.arn,
+        validation_record_fqdns=fqdns,
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+    return validation.certificate_arn, []
+
+
+def _validation_records(
+    name: str,
+    certificate: aws.acm.Certificate,
+    domains: list[str],
+    zones: Mapping[str, ZoneId],
+) -> tuple[list[pulumi.Output[str]], list[str]]:
+    """Route 53 records proving we own `domains`; and the domains outside our zones."""
     fqdns: list[pulumi.Output[str]] = []
     unmanaged: list[str] = []
     # `*.x` and `x` are validated by the same record: create it once.
@@ -61,15 +80,7 @@ def validated_certificate(
             allow_overwrite=True,
         )
         fqdns.append(record.fqdn)
-    if unmanaged:
-        return certificate.arn, unmanaged
-    validation = aws.acm.CertificateValidation(
-        f"{name}-validated",
-        certificate_arn=certificate.arn,
-        validation_record_fqdns=fqdns,
-        opts=pulumi.ResourceOptions(provider=provider),
-    )
-    return validation.certificate_arn, []
+    return fqdns, unmanaged
 
 
 def _validation_option(

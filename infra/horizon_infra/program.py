@@ -39,6 +39,27 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
     unrouted = _shard_distributions(cdn, zones, us_east_1, manual)
     buckets.allow_cloudfront([d.arn for d in cdn.distributions])
     EmailDomain("email", base, zone_id)
+    access, deployer = _access(network, settings, buckets, cdn)
+    return {
+        "site_bucket": buckets.site.bucket,
+        "private_bucket": buckets.private.bucket,
+        "region": aws.get_region_output().region,
+        "base_domain": base,
+        "kvs_arn": cdn.kvs.arn,
+        "distribution_ids": [d.id for d in cdn.distributions],
+        "distribution_domains": [d.domain_name for d in cdn.distributions],
+        "candidate_roles": access.roles,
+        "deployer_policy_arn": deployer.arn,
+        "name_servers": name_servers,
+        "cname_by_hand": unrouted,
+        "validate_by_hand": sorted(set(manual)),
+    }
+
+
+def _access(
+    network: Network, settings: InfraSettings, buckets: Buckets, cdn: Cdn
+) -> tuple[CandidateAccess, aws.iam.Policy]:
+    """Candidate roles, and the policy the publishing (CI) role needs."""
     access = CandidateAccess(
         "candidates",
         [n.slug for n in network if n.kind == "candidate"],
@@ -54,20 +75,7 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
             lambda arns: json.dumps(deployer_policy(*arns))
         ),
     )
-    return {
-        "site_bucket": buckets.site.bucket,
-        "private_bucket": buckets.private.bucket,
-        "region": aws.get_region_output().region,
-        "base_domain": base,
-        "kvs_arn": cdn.kvs.arn,
-        "distribution_ids": [d.id for d in cdn.distributions],
-        "distribution_domains": [d.domain_name for d in cdn.distributions],
-        "candidate_roles": access.roles,
-        "deployer_policy_arn": deployer.arn,
-        "name_servers": name_servers,
-        "cname_by_hand": unrouted,
-        "validate_by_hand": sorted(set(manual)),
-    }
+    return access, deployer
 
 
 def _main_distribution(
