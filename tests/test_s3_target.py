@@ -5,6 +5,7 @@ End-to-end runs of the CLI over the whole sample network are in test_s3_end_to_e
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
@@ -172,6 +173,26 @@ def test_email_templates_are_written_only_when_they_change(target: S3Target, pro
     assert dict(proxy.reset().actions) == {"UpdateTemplate": 1}
     ses = target.aws.ses
     assert ses.get_template(TemplateName="liege--welcome--fr")["Template"]["TextPart"] == "hello"
+
+
+def test_a_dropped_email_loses_its_template(target: S3Target, proxy: Proxy) -> None:
+    target.publish(make_build())
+    build = make_build(page="v2")
+    build.files["emails"] = {}
+    target.publish(build)
+    assert proxy.traffic.actions["DeleteTemplate"] == 1
+    assert target.aws.ses.list_templates()["TemplatesMetadata"] == []
+
+
+def test_a_keyvaluestore_without_sigv4a_support_is_refused_up_front(
+    proxy: Proxy, aws_env: None
+) -> None:
+    if importlib.util.find_spec("awscrt") is not None:
+        pytest.skip("awscrt is installed: SigV4A works")
+    arn = "arn:aws:cloudfront::123456789012:key-value-store/abc"
+    settings = S3Settings("s", "p", endpoint_url=proxy.url, region=REGION, kvs_arn=arn)
+    with pytest.raises(InputError, match=r"kvs_arn\) needs SigV4A signing: pip install"):
+        S3Target(settings)
 
 
 def test_releases_are_pruned_and_any_kept_one_can_be_activated(

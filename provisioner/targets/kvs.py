@@ -32,8 +32,8 @@ class ReleaseStore:
             import awscrt  # noqa: F401 - the KVS API is signed with SigV4A, which needs it
         except ImportError as exc:
             raise InputError(
-                "the CloudFront KeyValueStore API needs SigV4A signing: "
-                "pip install 'botocore[crt]', or unset PROVISIONER_KVS_ARN"
+                f"publishing to {kvs_arn} (kvs_arn) needs SigV4A signing: "
+                "pip install 'botocore[crt]'; without it the edge would keep serving old releases"
             ) from exc
         # The KVS endpoint is derived from the ARN: never point it at an S3 endpoint.
         client = aws.session.client("cloudfront-keyvaluestore", config=aws.config)

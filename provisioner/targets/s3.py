@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -124,6 +124,7 @@ class S3Target(Target):
         self._switch(slug, release)
         gone = [e.removeprefix("private/") for e in result.removed if e.startswith("private/")]
         self._delete_keys(self.private, [f"private/{slug}/{path}" for path in gone])
+        self._delete_templates(slug, result.removed)  # an email the blueprint dropped
         self._prune(slug, keep=release)
         result.release = release
         return result
@@ -222,8 +223,8 @@ class S3Target(Target):
         with publish_errors(f"remove {slug}", self.aws.redact):
             current = self.current_release(slug)
             manifest = self._manifest(slug, current) if current else {}
-            self._delete_keys(self.site, [f"sites/{slug}/{POINTER}"])  # stop serving first
-            self.router.delete(slug)
+            self.router.delete(slug)  # stop serving first
+            self._delete_keys(self.site, [f"sites/{slug}/{POINTER}"])
             self._current[slug] = None
             for bucket, prefix in (
                 (self.site, f"sites/{slug}/"),
@@ -233,10 +234,10 @@ class S3Target(Target):
                 self._delete_prefix(bucket, prefix)
             self._delete_templates(slug, manifest)
 
-    def _delete_templates(self, slug: str, manifest: dict[str, str]) -> None:
+    def _delete_templates(self, slug: str, entries: Iterable[str]) -> None:
         if not self.settings.ses_templates:
             return
-        for entry in manifest:
+        for entry in entries:
             if entry.startswith("emails/") and entry.endswith(".json"):
                 lang, name = entry[len("emails/") : -len(".json")].split("/", 1)
                 self.limits.acquire("ses")
