@@ -77,7 +77,7 @@ def validate(spec: Path) -> None:
     help="s3: S3-compatible endpoint (env PROVISIONER_S3_ENDPOINT_URL or AWS_ENDPOINT_URL).",
 )
 @click.option(
-    "--site-bucket", default=None, help="s3: public site bucket (PROVISIONER_SITE_BUCKET)."
+    "--site-bucket", default=None, help="s3: bucket of the sites (PROVISIONER_SITE_BUCKET)."
 )
 @click.option(
     "--private-bucket", default=None, help="s3: private data bucket (PROVISIONER_PRIVATE_BUCKET)."
