@@ -25,8 +25,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-deploy: $(STAMP)
-	$(BIN)/provisioner deploy --spec $(SPEC) --out $(OUT) $(ARGS)
+# The sample central export is generated once (fixed seed) and never overwritten:
+# order-only, so a newer nations.yaml never replaces what may be real data.
+$(DATA)/supporters.csv: | $(STAMP)
+	$(BIN)/python -m provisioner.supporters.generate --spec $(SPEC) --out $(DATA)
+
+deploy: $(STAMP) | $(DATA)/supporters.csv
+	$(BIN)/provisioner deploy --spec $(SPEC) --out $(OUT) --supporters $(DATA)/supporters.csv $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(ARGS)

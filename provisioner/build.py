@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -28,7 +27,14 @@ class BuildInputError(NationError):
     """A nation's own files cannot be published as they are."""
 
 
-PrivateFiles = Callable[[Nation, Blueprint], tuple[dict[str, bytes], dict[str, int]]]
+class PrivateSource(Protocol):
+    """Where a nation's private files (supporter lists) come from; see audience.py."""
+
+    def digest(self, nation: Nation) -> str: ...
+    def load(self) -> None: ...
+    def private_files(
+        self, nation: Nation, blueprint: Blueprint
+    ) -> tuple[dict[str, bytes], dict[str, int]]: ...
 
 
 @dataclass
@@ -40,13 +46,23 @@ class Build:
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
     counts: dict[str, int] = field(default_factory=dict)
 
+    _manifest: dict[str, str] | None = field(default=None, repr=False)
+
     def manifest(self) -> dict[str, str]:
-        """`area/path` -> sha256 of the content; what a target compares to skip writes."""
-        return {
-            f"{area}/{path}": hashlib.sha256(data).hexdigest()
-            for area in AREAS
-            for path, data in sorted(self.files[area].items())
-        }
+        """`area/path` -> sha256 of the content; what a target compares to skip writes.
+
+        Computed once (in the build process) and carried with the build.
+        """
+        if self._manifest is None:
+            self._manifest = {
+                f"{area}/{path}": hashlib.sha256(data).hexdigest()
+                for area in AREAS
+                for path, data in sorted(self.files[area].items())
+            }
+        return self._manifest
+
+    def sha256(self, area: str, path: str) -> str:
+        return self.manifest()[f"{area}/{path}"]
 
     @property
     def digest(self) -> str:
@@ -61,18 +77,21 @@ class Builder:
         network: Network,
         catalog: Catalog,
         nations_dir: Path,
-        private_files: PrivateFiles | None = None,
-        private_digest: Callable[[Nation], str] | None = None,
+        audience: PrivateSource | None = None,
     ):
         self.network = network
         self.catalog = catalog
         self.nations_dir = nations_dir
-        self.private_files = private_files
-        self.private_digest = private_digest
+        self.audience = audience
         used = sorted({nation.blueprint for nation in network})
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
+
+    def prepare(self) -> None:
+        """Load heavy inputs (supporters) once, before builds start or processes fork."""
+        if self.audience is not None:
+            self.audience.load()
 
     def _renderer(self, name: str) -> Renderer:
         return Renderer(self.catalog.get(name), self.catalog.base / "templates", self.nations_dir)
@@ -85,7 +104,7 @@ class Builder:
             "network": network_data(self.network),
             "blueprint": self.catalog.digest(nation.blueprint),
             "own_files": tree_digest([self.nations_dir / nation.slug]),
-            "private": self.private_digest(nation) if self.private_digest else "",
+            "private": self.audience.digest(nation) if self.audience else "",
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -100,8 +119,9 @@ class Builder:
         namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
         result.files["sites"] = self._site(nation, blueprint, base, namespaced)
         result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
-        if self.private_files is not None:
-            result.files["private"], result.counts = self.private_files(nation, blueprint)
+        if self.audience is not None:
+            result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
+        result.manifest()
         return result
 
     def _site(

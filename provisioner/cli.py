@@ -53,6 +53,42 @@ out_option = click.option(
 )
 
 
+def supporter_options(command: Any) -> Any:
+    """--supporters / --do-not-contact / --no-supporters, shared by deploy and plan."""
+    for option in reversed(
+        [
+            click.option(
+                "--supporters",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Central supporter export (CSV). Default: data/supporters.csv beside "
+                "the spec, when it exists.",
+            ),
+            click.option(
+                "--do-not-contact",
+                "ledger",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Do-not-contact ledger. Default: do-not-contact.csv beside the supporters.",
+            ),
+            click.option("--no-supporters", is_flag=True, help="Publish no supporter lists."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
+    """The project, with supporters found next to the spec unless told otherwise."""
+    supporters = params.pop("supporters", None)
+    ledger = params.pop("ledger", None)
+    if params.pop("no_supporters", False):
+        supporters = ledger = None
+    elif supporters is None and (spec.parent / "data" / "supporters.csv").is_file():
+        supporters = spec.parent / "data" / "supporters.csv"
+    return Project(spec=spec, out=out, supporters=supporters, ledger=ledger)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="provisioner")
 def cli() -> None:
@@ -109,6 +145,7 @@ def validate(spec: Path) -> None:
     "or AWS_BATCH_JOB_ARRAY_INDEX.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the recap.")
+@supporter_options
 @click.option(
     "--junit",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -119,7 +156,7 @@ def deploy_command(
     spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
 ) -> None:
     """Build every nation and publish what changed."""
-    project = Project(spec=spec, out=out)
+    project = _project(spec, out, params)
     options = _engine_options(params)
     target = make_target(params["target"], params, options.jobs, options.keep_releases)
     with _progress(enabled=not quiet) as events:
@@ -174,11 +211,17 @@ def _failure_budget(value: str | None) -> str | None:
     is_flag=True,
     help=f"Exit 0 when nothing would change, {EXIT_CHANGES_PENDING} when changes are pending.",
 )
+@supporter_options
 def plan(
-    spec: Path, out: Path, only: tuple[str, ...], as_json: bool, detailed_exitcode: bool
+    spec: Path,
+    out: Path,
+    only: tuple[str, ...],
+    as_json: bool,
+    detailed_exitcode: bool,
+    **params: Any,
 ) -> None:
     """Show what deploy would create, update or delete; write nothing."""
-    planned = plan_project(Project(spec=spec, out=out), only)
+    planned = plan_project(_project(spec, out, params), only)
     if as_json:
         click.echo(json.dumps(plan_json(planned), indent=2))
     else:

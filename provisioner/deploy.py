@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner.audience import Audience
 from provisioner.blueprints import Catalog
 from provisioner.build import Builder
 from provisioner.engine import Engine, Events, NationResult, Options, now_iso
@@ -24,6 +25,7 @@ from provisioner.report import build_report, write_reports
 from provisioner.shard import Shard
 from provisioner.spec import load_network
 from provisioner.state import State
+from provisioner.supporters import write_private_file
 from provisioner.targets.base import Target
 from provisioner.targets.local import LocalTarget
 
@@ -36,7 +38,15 @@ class Project:
     out: Path = Path("build")
     blueprints: Path | None = None
     nations_dir: Path | None = None
+    supporters: Path | None = None  # the central supporter export; None: no private lists
+    ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ledger_path(self) -> Path | None:
+        if self.ledger is not None or self.supporters is None:
+            return self.ledger
+        return self.supporters.parent / "do-not-contact.csv"
 
     @property
     def root(self) -> Path:
@@ -82,7 +92,10 @@ def new_run_id() -> str:
 
 
 def make_builder(project: Project, network: Network) -> Builder:
-    return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir)
+    audience = None
+    if project.supporters is not None and project.ledger_path is not None:
+        audience = Audience(network, project.supporters, project.ledger_path)
+    return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 
 def deploy(
@@ -133,6 +146,9 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     run_id, started_at, t0 = new_run_id(), now_iso(), time.monotonic()
     state.start_run(run_id, "deploy", engine.target.name, started_at)
     results: list[NationResult] = engine.run(work.nations, run_id)
+    audience = engine.builder.audience
+    if isinstance(audience, Audience):
+        _write_quarantine(project, audience)
     orphans, shard = work.orphans, work.shard
     if work.prune:
         for slug in orphans:
@@ -148,6 +164,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
         results,
         extra={
             "spec": str(project.spec),
+            "supporters": audience.summary() if isinstance(audience, Audience) else None,
             "orphans": [] if work.prune else orphans,
             "pruned": orphans if work.prune else [],
             "shard": f"{shard.index}/{shard.count}" if shard else None,
@@ -156,6 +173,13 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     write_reports(report, project.reports_dir)
     return report
+
+
+def _write_quarantine(project: Project, audience: Audience) -> None:
+    """Rows set aside by ingestion, with line and reason, beside the private lists."""
+    data = audience.quarantine_csv()
+    if data is not None:
+        write_private_file(project.out / "private" / "_quarantine.csv", data)
 
 
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:

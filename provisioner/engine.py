@@ -115,9 +115,14 @@ class Engine:
             self.events.nation_finished(result)
         pending = [n for n in nations if results[n.slug].status == "pending"]
         processes = self.options.processes if len(pending) >= MIN_FOR_PROCESSES else 1
+        if pending:
+            self.builder.prepare()
         self._pool = BuildPool(self.builder, processes)
         try:
             canary, rest = pending[: self.options.canary], pending[self.options.canary :]
+            # Biggest first (HQ, regions, provinces carry the most supporters): the long
+            # builds start early instead of finishing last on an otherwise idle machine.
+            rest.sort(key=lambda n: len(n.coverage), reverse=True)
             for wave in (canary, rest):
                 self._wave(wave, results)
                 if any(results[n.slug].status == "failed" for n in canary):

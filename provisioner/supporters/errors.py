@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from provisioner.errors import InputError
 
-class SupporterFileError(Exception):
+
+class SupporterFileError(InputError):
     """A supporter or do-not-contact file is missing, unreadable or not a usable CSV.
 
     The whole run stops (exit 2): nothing can be exported safely without the file.
@@ -11,7 +13,7 @@ class SupporterFileError(Exception):
     """
 
 
-class SupporterConfigError(Exception):
+class SupporterConfigError(InputError):
     """The network or a blueprint asks for something the supporters package cannot do.
 
     For example an unknown segment or dialer name in a manifest, or two unrelated

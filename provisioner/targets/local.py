@@ -56,10 +56,10 @@ class LocalTarget(Target):
         for area in AREAS:
             old = self._live_digests(area, slug)
             new = build.files[area]
-            for path, data in new.items():
+            for path in new:
                 if path not in old:
                     result.added.append(f"{area}/{path}")
-                elif old[path] != hashlib.sha256(data).hexdigest():
+                elif old[path] != build.sha256(area, path):
                     result.changed.append(f"{area}/{path}")
             result.removed.extend(f"{area}/{p}" for p in old if p not in new)
         return result
