@@ -1,0 +1,128 @@
+"""Supporter lists through a real deploy of the whole sample network (issue 3).
+
+Privacy invariants are checked on every file actually published: leaf lists stay in
+their geography, no phone or email reaches a public file, the do-not-contact ledger
+never reaches any export, and broken rows are quarantined and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import mini_blueprints, nation, write_spec
+
+from provisioner.supporters import load_geography
+from provisioner.supporters.generate import generate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def deploy_cli(spec: Path, out: Path, supporters: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", "deploy", "-q", "--spec", str(spec),
+         "--out", str(out), "--supporters", str(supporters)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("network")
+    for folder in ("blueprints", "nations"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    generate(
+        root / "data", load_geography(root / "nations.yaml").postcode_languages(), count=20_000
+    )
+    result = deploy_cli(root / "nations.yaml", root / "build", root / "data" / "supporters.csv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def test_privacy_invariants_on_the_whole_sample_network(deployed: Path) -> None:
+    build = deployed / "build"
+    spec = yaml.safe_load((deployed / "nations.yaml").read_text())
+    parents = {n.get("parent") for n in spec["nations"]}
+    report = json.loads((build / "reports" / "latest.json").read_text())
+    counts = {n["slug"]: n["counts"] for n in report["nations"]}
+    private_contacts: set[str] = set()
+    for entry in spec["nations"]:
+        slug = entry["slug"]
+        folder = build / "private" / slug
+        listed = rows(folder / "supporters.csv")
+        assert counts[slug]["supporters"] == len(listed)
+        coverage = set(json.loads((build / "sites" / slug / "nation.json").read_text())["coverage"])
+        if slug not in parents:  # a leaf: only its own geography
+            assert {row["postcode"] for row in listed} <= coverage, slug
+        for file in folder.glob("*.csv"):
+            for row in rows(file):
+                private_contacts.update(v for k, v in row.items() if k in CONTACT_COLUMNS and v)
+    assert len(private_contacts) > 1000
+    public_text = "\n".join(
+        p.read_text(errors="ignore") for p in (build / "sites").rglob("*") if p.is_file()
+    )
+    leaked = {c for c in private_contacts if c in public_text}
+    assert leaked <= {"+3222000000"}  # HQ's own published switchboard, not a supporter
+    ledger = {row["contact"] for row in rows(deployed / "data" / "do-not-contact.csv")}
+    assert not ledger & private_contacts
+
+
+def test_dialer_exports_follow_the_blueprint_and_files_are_private(deployed: Path) -> None:
+    build = deployed / "build"
+    spec = yaml.safe_load((deployed / "nations.yaml").read_text())
+    for entry in spec["nations"]:
+        manifest = yaml.safe_load(
+            (deployed / "blueprints" / entry["blueprint"] / "manifest.yaml").read_text()
+        )
+        folder = build / "private" / entry["slug"]
+        for dialer in ("callhub", "spoke", "thrutalk"):
+            assert (folder / f"{dialer}.csv").is_file() == (dialer in manifest["dialers"])
+    callhub = rows(build / "private" / "marie-dubois" / "callhub.csv")
+    assert callhub and all(re.fullmatch(r"\+32\d{8,9}", r["contact"]) for r in callhub)
+    assert "elections-2026" in callhub[0]["tags"]  # the nation's shared tag
+    live = (build / "private" / "hq").resolve()
+    assert stat.S_IMODE(live.stat().st_mode) == 0o700
+    assert stat.S_IMODE((live / "supporters.csv").stat().st_mode) == 0o600
+
+
+CONTACT_COLUMNS = {"phone", "email", "contact", "mobile", "cell", "phone_number"}
+
+
+def test_broken_rows_are_quarantined_and_counted(tmp_path: Path) -> None:
+    mini_blueprints(tmp_path)
+    spec = write_spec(tmp_path, [nation("hq", geo={"postcodes": ["1000"]})])
+    data = tmp_path / "data"
+    generate(data, [("1000", "fr")], count=50)
+    lines = (data / "supporters.csv").read_text(encoding="utf-8").splitlines()
+    broken = [lines[1].replace(",1000,", ",99999,"), "HZ9,only,three"]
+    (data / "supporters.csv").write_text("\n".join([*lines, *broken]) + "\n", encoding="utf-8")
+    result = deploy_cli(spec, tmp_path / "build", data / "supporters.csv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "build" / "reports" / "latest.json").read_text())
+    assert report["supporters"]["quarantined"] == 2
+    quarantine = rows(tmp_path / "build" / "private" / "_quarantine.csv")
+    assert [int(r["line"]) for r in quarantine] == [52, 53]
+    assert all(r["reason"] for r in quarantine)
+
+
+def test_missing_supporter_file_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    mini_blueprints(tmp_path)
+    spec = write_spec(tmp_path, [nation("hq")])
+    result = deploy_cli(spec, tmp_path / "build", tmp_path / "absent.csv")
+    assert result.returncode == 2
+    assert "absent.csv: supporter file not found" in result.stderr
+    assert not (tmp_path / "build").exists()
