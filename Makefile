@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 SPEC ?= nations.yaml
 OUT ?= build
 DATA ?= data
@@ -18,12 +19,18 @@ help:
 	@echo "make serve    serve $(OUT)/sites on http://127.0.0.1:8000"
 	@echo "make bench    run the benchmark (writes bench-results/)"
 	@echo "make clean    remove $(OUT)/ and caches"
+	@echo "make infra-preview / infra-up   Pulumi preview / up of infra/ (needs the Pulumi CLI)"
 
+# `deploy` needs only the runtime dependencies; tests, lint and bench add the dev extras.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 # The sample central export is generated once (fixed seed) and never overwritten:
 # order-only, so a newer nations.yaml never replaces what may be real data.
@@ -33,15 +40,15 @@ $(DATA)/supporters.csv: | $(STAMP)
 deploy: $(STAMP) | $(DATA)/supporters.csv
 	$(BIN)/provisioner deploy --spec $(SPEC) --out $(OUT) --supporters $(DATA)/supporters.csv $(ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n auto $(ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check provisioner tests scripts infra
 	$(BIN)/ruff format --check provisioner tests scripts infra
 	$(BIN)/mypy provisioner
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format provisioner tests scripts infra
 	$(BIN)/ruff check --fix provisioner tests scripts infra
 
@@ -52,7 +59,7 @@ serve: $(STAMP)
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
 
 # The cloud side (infra/, docs/aws.md) needs the Pulumi CLI, which no Python package
@@ -67,12 +74,12 @@ command -v pulumi >/dev/null 2>&1 || { \
   exit 1; }
 endef
 
-infra-preview: $(STAMP)
+infra-preview: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
 	cd infra && pulumi preview --stack $(STACK) --diff $(PULUMI_ARGS)
 
 # --parallel 5: Route 53 accepts 5 requests per second per account.
-infra-up: $(STAMP)
+infra-up: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
 	cd infra && pulumi up --stack $(STACK) --parallel 5 $(PULUMI_ARGS)
 	cd infra && pulumi stack output --stack $(STACK) --json > stack-outputs.$(STACK).json
