@@ -26,6 +26,8 @@ from helpers import mini_blueprints, nation, write_spec
 from s3_support import MotoServer, Proxy, Traffic
 
 from provisioner.spec import load_network
+from provisioner.supporters import load_geography
+from provisioner.supporters.generate import generate
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +46,10 @@ def sample(tmp_path: Path) -> Path:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, tmp_path / name)
     shutil.copy(REPO / "nations.yaml", tmp_path / "nations.yaml")
+    # A small supporter export beside the spec: deploy picks up data/supporters.csv, so
+    # private lists are published too (and must land in the private bucket only).
+    geography = load_geography(tmp_path / "nations.yaml")
+    generate(tmp_path / "data", geography.postcode_languages(), count=3_000)
     return tmp_path / "nations.yaml"
 
 
