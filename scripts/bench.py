@@ -122,7 +122,7 @@ def supporters(work: Path, count: int, cache: Path) -> list[str]:
     return [
         "--supporters",
         str(data / "supporters.csv"),
-        "--ledger",
+        "--do-not-contact",
         str(data / "do-not-contact.csv"),
     ]
 
