@@ -8,6 +8,7 @@ everything in one pass, before the build processes are forked, so they share it.
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,17 @@ class Audience:
         self._ingestion: Ingestion | None = None
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
+        self._lock = threading.Lock()
 
     def digest(self, nation: Nation) -> str:
         """Part of every nation's fingerprint: a new export rebuilds the private lists."""
         return self._digest
 
     def load(self) -> None:
+        with self._lock:  # worker threads may ask at once; read the file only once
+            self._load()
+
+    def _load(self) -> None:
         if self._segmentation is not None:
             return
         self._ingestion = read_supporters(self.supporters_path)

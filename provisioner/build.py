@@ -64,6 +64,11 @@ class Build:
     def sha256(self, area: str, path: str) -> str:
         return self.manifest()[f"{area}/{path}"]
 
+    def set_private(self, files: dict[str, bytes], counts: dict[str, int]) -> None:
+        """Fill in private lists produced elsewhere (reused from the live release)."""
+        self.files["private"], self.counts, self._manifest = files, counts, None
+        self.manifest()
+
     @property
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.manifest(), sort_keys=True).encode()).hexdigest()
@@ -108,7 +113,26 @@ class Builder:
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
-    def build(self, nation: Nation, fingerprint: str | None = None) -> Build:
+    def private_fingerprint(self, nation: Nation) -> str:
+        """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
+        if self.audience is None:
+            return ""
+        manifest = self.catalog.get(nation.blueprint).manifest
+        inputs = {
+            "format": [BUILD_FORMAT, __version__],
+            "supporters": self.audience.digest(nation),
+            "tags": list(nation.all_tags),
+            "coverage": list(nation.coverage),
+            "segments": manifest.segments,
+            "dialers": manifest.dialers,
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def build(
+        self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
+    ) -> Build:
+        """Everything of `nation`; `with_private=False` leaves its private lists out, for
+        a caller that reuses the live ones (see `Engine`)."""
         blueprint = self.catalog.get(nation.blueprint)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
         base = {
@@ -119,10 +143,15 @@ class Builder:
         namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
         result.files["sites"] = self._site(nation, blueprint, base, namespaced)
         result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
-        if self.audience is not None:
+        if self.audience is not None and with_private:
             result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
         result.manifest()
         return result
+
+    def private_files(self, nation: Nation) -> tuple[dict[str, bytes], dict[str, int]]:
+        if self.audience is None:
+            return {}, {}
+        return self.audience.private_files(nation, self.catalog.get(nation.blueprint))
 
     def _site(
         self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool

@@ -9,6 +9,7 @@ so each process compiles each template once and shares everything else copy-on-w
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -23,9 +24,9 @@ _BUILDER: Builder | None = None  # set in the parent just before forking
 PR_SET_PDEATHSIG = 1
 
 
-def _build_in_child(slug: str, fingerprint: str) -> Build:
+def _build_in_child(slug: str, fingerprint: str, with_private: bool) -> Build:
     assert _BUILDER is not None
-    return _BUILDER.build(_BUILDER.network.nations[slug], fingerprint)
+    return _BUILDER.build(_BUILDER.network.nations[slug], fingerprint, with_private)
 
 
 def _ready() -> int:
@@ -56,17 +57,19 @@ class BuildPool:
         self._pool: ProcessPoolExecutor | None = None
         if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
             _BUILDER = builder
+            gc.freeze()  # keep the collector from touching (and copying) shared pages
             context = multiprocessing.get_context("fork")
             self._pool = ProcessPoolExecutor(
                 max_workers=processes, mp_context=context, initializer=_die_with_parent
             )
             self._pool.submit(_ready).result()  # fork every worker now, while single-threaded
 
-    def build(self, nation: Nation, fingerprint: str) -> Build:
+    def build(self, nation: Nation, fingerprint: str, with_private: bool = True) -> Build:
         if self._pool is None:
-            return self.builder.build(nation, fingerprint)
+            return self.builder.build(nation, fingerprint, with_private)
         try:
-            return self._pool.submit(_build_in_child, nation.slug, fingerprint).result()
+            job = self._pool.submit(_build_in_child, nation.slug, fingerprint, with_private)
+            return job.result()
         except BrokenProcessPool as exc:
             raise WorkerCrashed(f"the build process of {nation.slug} died: {exc}") from exc
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from provisioner.build import Builder
+from provisioner.build import Build, Builder
 from provisioner.buildpool import BuildPool
 from provisioner.errors import NationError
 from provisioner.network import Nation
@@ -54,6 +54,7 @@ class NationResult:
     attempts: int = 0
     release: str | None = None
     fingerprint: str | None = None
+    private_fingerprint: str | None = None
     files: dict[str, int] = field(default_factory=lambda: {"added": 0, "changed": 0, "removed": 0})
     counts: dict[str, int] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
@@ -98,6 +99,8 @@ class Engine:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pool: BuildPool | None = None
+        self._known: dict[str, Deployed] = {}
+        self._reuse_private: set[str] = set()
 
     def run(self, nations: Sequence[Nation], run_id: str) -> list[NationResult]:
         """Deploy `nations`; return one result per nation, in input order."""
@@ -105,7 +108,7 @@ class Engine:
         self._run_id = run_id
         budget = self.options.max_failures
         self._budget = None if budget is None else budget_from(str(budget), len(nations))
-        known = self.state.deployed()
+        known = self._known = self.state.deployed()
         results = {n.slug: self._triage(n, known.get(n.slug)) for n in nations}
         settled = [r for r in results.values() if r.status != "pending"]
         for _ in (r for r in settled if r.status == "failed"):
@@ -115,8 +118,8 @@ class Engine:
             self.events.nation_finished(result)
         pending = [n for n in nations if results[n.slug].status == "pending"]
         processes = self.options.processes if len(pending) >= MIN_FOR_PROCESSES else 1
-        if pending:
-            self.builder.prepare()
+        if any(n.slug not in self._reuse_private for n in pending):
+            self.builder.prepare()  # supporters are read only when some list must change
         self._pool = BuildPool(self.builder, processes)
         try:
             canary, rest = pending[: self.options.canary], pending[self.options.canary :]
@@ -144,9 +147,11 @@ class Engine:
         )
         try:
             result.fingerprint = self.builder.fingerprint(nation)
+            result.private_fingerprint = self.builder.private_fingerprint(nation)
             live = self.target.current_release(nation.slug)
         except Exception as exc:  # a broken nation fails alone, even here
             result.status, result.error = "failed", _error(exc)
+            result.private_fingerprint = known.private_fingerprint if known else None
             return result
         if (
             not self.options.force
@@ -156,6 +161,14 @@ class Engine:
             and known.release == live
         ):
             result.status, result.release, result.counts = "unchanged", live, known.counts
+        elif (
+            not self.options.force
+            and known is not None
+            and live is not None
+            and known.release == live
+            and known.private_fingerprint == result.private_fingerprint
+        ):
+            self._reuse_private.add(nation.slug)  # only pages changed: keep the live lists
         return result
 
     def _wave(self, nations: list[Nation], results: dict[str, NationResult]) -> None:
@@ -174,6 +187,11 @@ class Engine:
         result.duration_s = round(result.finished_s - result.started_s, 4)
         if result.status == "failed":
             self._count_failure()
+        if result.status not in ("deployed", "unchanged"):
+            # The live lists still come from the last good publish: never claim otherwise,
+            # or a later run would reuse stale lists (think withdrawn consent).
+            known = self._known.get(nation.slug)
+            result.private_fingerprint = known.private_fingerprint if known else None
         self.state.record_nations(self._run_id, now_iso(), [result.as_dict()])
         self.events.nation_finished(result)
 
@@ -192,7 +210,10 @@ class Engine:
 
     def _attempt(self, nation: Nation, result: NationResult) -> None:
         assert self._pool is not None and result.fingerprint is not None
-        build = self._pool.build(nation, result.fingerprint)
+        reuse = nation.slug in self._reuse_private
+        build = self._pool.build(nation, result.fingerprint, with_private=not reuse)
+        if reuse:
+            self._fill_private(nation, build)
         published = self.target.publish(build)
         result.counts = build.counts
         result.files = {
@@ -215,6 +236,14 @@ class Engine:
             now_iso(),
             build.manifest(),
         )
+
+    def _fill_private(self, nation: Nation, build: Build) -> None:
+        """The live private lists, read back; regenerated if the target cannot read them."""
+        live = self.target.read_private(nation.slug)
+        if live is None:
+            build.set_private(*self.builder.private_files(nation))
+        else:
+            build.set_private(live, self._known[nation.slug].counts)
 
     def _count_failure(self) -> None:
         with self._lock:

@@ -44,6 +44,7 @@ class Deployed:
     fingerprint: str | None
     release: str | None
     counts: dict[str, int] = field(default_factory=dict)
+    private_fingerprint: str | None = None
 
 
 class State:
@@ -115,10 +116,13 @@ class State:
             rows = self._db.execute(
                 "SELECT slug, fingerprint, release, data FROM nations"
             ).fetchall()
-        return {
-            slug: Deployed(fingerprint, release, json.loads(data).get("counts") or {})
-            for slug, fingerprint, release, data in rows
-        }
+        deployed = {}
+        for slug, fingerprint, release, data in rows:
+            last = json.loads(data)
+            deployed[slug] = Deployed(
+                fingerprint, release, last.get("counts") or {}, last.get("private_fingerprint")
+            )
+        return deployed
 
     def record_nations(self, run_id: str, when: str, results: list[dict[str, Any]]) -> None:
         """Store outcomes in one transaction; a failure keeps the last good fingerprint/release."""

@@ -129,3 +129,47 @@ def test_missing_supporter_file_is_exit_2_and_writes_nothing(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "absent.csv: supporter file not found" in result.stderr
     assert not (tmp_path / "build").exists()
+
+
+def small_network(tmp_path: Path) -> tuple[Path, Path]:
+    mini_blueprints(tmp_path)
+    geo = {"postcodes": ["1000"]}
+    spec = write_spec(tmp_path, [nation("hq"), nation("a", "hq", geo=geo), nation("b", "hq")])
+    generate(tmp_path / "data", [("1000", "fr")], count=40)
+    return spec, tmp_path / "data" / "supporters.csv"
+
+
+def report_of(out: Path) -> dict:
+    return json.loads((out / "reports" / "latest.json").read_text())
+
+
+def test_page_only_change_reuses_live_lists_without_reading_supporters(tmp_path: Path) -> None:
+    spec, supporters = small_network(tmp_path)
+    out = tmp_path / "build"
+    assert deploy_cli(spec, out, supporters).returncode == 0
+    before = (out / "private" / "a" / "supporters.csv").read_bytes()
+    override = tmp_path / "nations" / "a" / "overrides" / "pages" / "home.html.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text("{% block intro %}new intro{% endblock %}")
+    assert deploy_cli(spec, out, supporters).returncode == 0
+    report = report_of(out)
+    assert report["supporters"]["loaded"] is False  # 0 rows parsed for a page edit
+    entry = next(n for n in report["nations"] if n["slug"] == "a")
+    assert entry["status"] == "deployed" and entry["counts"]["supporters"] == 40
+    assert (out / "private" / "a" / "supporters.csv").read_bytes() == before
+
+
+def test_lists_are_never_reused_after_a_failed_rebuild(tmp_path: Path) -> None:
+    spec, supporters = small_network(tmp_path)
+    out = tmp_path / "build"
+    assert deploy_cli(spec, out, supporters).returncode == 0
+    lines = supporters.read_text(encoding="utf-8").splitlines()
+    supporters.write_text("\n".join(lines[:-10]) + "\n", encoding="utf-8")  # 10 removed
+    override = tmp_path / "nations" / "a" / "overrides" / "pages" / "home.html.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text("{% block intro %}{{ broken }}{% endblock %}")
+    assert deploy_cli(spec, out, supporters).returncode == 1  # a fails, keeps old lists
+    override.write_text("{% block intro %}fixed{% endblock %}")
+    assert deploy_cli(spec, out, supporters).returncode == 0
+    listed = rows(out / "private" / "a" / "supporters.csv")
+    assert len(listed) == 30  # regenerated from the new export, not the stale live lists

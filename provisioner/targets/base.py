@@ -43,6 +43,13 @@ class Target(ABC):
     def publish(self, build: Build) -> PublishResult:
         """Publish only what changed, and switch the nation to it atomically."""
 
+    def read_private(self, slug: str) -> dict[str, bytes] | None:
+        """The live private files of a nation, when the target can read them back cheaply.
+
+        Lets a page-only change skip regenerating supporter lists; None means "rebuild".
+        """
+        return None
+
     def diff(self, build: Build) -> PublishResult:
         """What `publish(build)` would change, without writing anything (for `plan`)."""
         raise NotImplementedError(f"the {self.name} target cannot plan yet")

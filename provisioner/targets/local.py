@@ -51,6 +51,16 @@ class LocalTarget(Target):
         except OSError as exc:
             raise PublishError(f"cannot write {exc.filename or self.out}: {exc.strerror}") from exc
 
+    def read_private(self, slug: str) -> dict[str, bytes] | None:
+        live = self.out / "private" / slug
+        if not live.is_dir():
+            return None
+        return {
+            path.relative_to(live).as_posix(): path.read_bytes()
+            for path in sorted(live.rglob("*"))
+            if path.is_file()
+        }
+
     def diff(self, build: Build) -> PublishResult:
         slug, result = build.slug, PublishResult(release=None)
         for area in AREAS:
