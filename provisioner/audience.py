@@ -51,6 +51,9 @@ class Audience:
         """Part of every nation's fingerprint: a new export rebuilds the private lists."""
         return self._digest
 
+    def input_bytes(self) -> int:
+        return self.supporters_path.stat().st_size
+
     def load(self) -> None:
         with self._lock:  # worker threads may ask at once; read the file only once
             self._load()

@@ -32,6 +32,7 @@ class PrivateSource(Protocol):
 
     def digest(self, nation: Nation) -> str: ...
     def load(self) -> None: ...
+    def input_bytes(self) -> int: ...
     def private_files(
         self, nation: Nation, blueprint: Blueprint
     ) -> tuple[dict[str, bytes], dict[str, int]]: ...
@@ -147,6 +148,10 @@ class Builder:
             result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
         result.manifest()
         return result
+
+    def private_input_bytes(self) -> int:
+        """Size of the supporter export (0 without one): decides where lists are built."""
+        return self.audience.input_bytes() if self.audience is not None else 0
 
     def private_files(self, nation: Nation) -> tuple[dict[str, bytes], dict[str, int]]:
         if self.audience is None:
