@@ -173,3 +173,54 @@ def test_lists_are_never_reused_after_a_failed_rebuild(tmp_path: Path) -> None:
     assert deploy_cli(spec, out, supporters).returncode == 0
     listed = rows(out / "private" / "a" / "supporters.csv")
     assert len(listed) == 30  # regenerated from the new export, not the stale live lists
+
+
+def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner import engine
+    from provisioner.deploy import Project, deploy
+
+    mini_blueprints(tmp_path)
+    sections = [nation(f"s{i}", "hq", geo={"postcodes": [code]}) for i, code in enumerate(CODES)]
+    spec = write_spec(tmp_path, [nation("hq"), *sections])
+    generate(tmp_path / "data", [(code, "fr") for code in CODES], count=400)
+    supporters = tmp_path / "data" / "supporters.csv"
+
+    def lists(out: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(out)): p.read_bytes() for p in out.glob("s*/*.csv")}
+
+    options = engine.Options(processes=2)
+    deploy(Project(spec=spec, out=tmp_path / "workers", supporters=supporters), options)
+    monkeypatch.setattr(engine, "LISTS_IN_WORKERS_MAX", 0)  # as with a million rows
+    deploy(Project(spec=spec, out=tmp_path / "main", supporters=supporters), options)
+    in_workers, in_main = (
+        lists(tmp_path / "workers" / "private"),
+        lists(tmp_path / "main" / "private"),
+    )
+    assert len(in_workers) == 20 and in_main == in_workers
+
+
+# 20 Belgian postcodes: enough sections for the engine to fork its worker processes.
+CODES = [
+    "1000",
+    "1020",
+    "1030",
+    "1040",
+    "1050",
+    "1060",
+    "1070",
+    "1080",
+    "1090",
+    "1120",
+    "1130",
+    "1140",
+    "1150",
+    "1160",
+    "1170",
+    "1180",
+    "1190",
+    "1200",
+    "1210",
+    "4000",
+]
