@@ -16,6 +16,7 @@ from provisioner.context import email_context, nation_data, network_data, page_c
 from provisioner.errors import BlueprintError, NationError
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
+from provisioner.yamlsource import deep_merge
 
 AREAS = ("sites", "private", "emails")
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
@@ -206,7 +207,7 @@ class Builder:
             for folder in (self.catalog.base, blueprint.root):
                 path = folder / "i18n" / f"{lang}.yaml"
                 if path.is_file():
-                    merged = _merge(merged, _read_yaml(path))
+                    merged = deep_merge(merged, _read_yaml(path))
             strings[lang] = merged
         return strings
 
@@ -258,13 +259,3 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BlueprintError(f"{path}: must be a mapping of strings")
     return data
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -6,7 +6,6 @@ path, so a user fixes a broken file in one round instead of one error per run.
 
 from __future__ import annotations
 
-import copy
 import re
 from functools import cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from provisioner.blueprints import Catalog
 from provisioner.errors import BlueprintError, Problem, SpecError
 from provisioner.models import NationEntry, SpecFile
 from provisioner.network import Network, resolve
-from provisioner.yamlsource import Loc, YamlSource, load_yaml
+from provisioner.yamlsource import Loc, YamlSource, deep_merge, load_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -93,7 +92,7 @@ class _Checker:
             if not isinstance(item, dict):
                 self.add(loc, "each nation must be a mapping", "start it with `- slug: ...`")
                 continue
-            merged = _deep_merge(defaults.get(str(item.get("blueprint")), {}), item)
+            merged = deep_merge(defaults.get(str(item.get("blueprint")), {}), item)
             try:
                 entries[index] = NationEntry.model_validate(merged)
             except ValidationError as exc:
@@ -260,14 +259,3 @@ def _lookup(nation: Any, dotted_field: str) -> Any:
     for part in dotted_field.split("."):
         value = getattr(value, part, None) if value is not None else None
     return value
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`override` wins; nested mappings merge; lists are replaced, not concatenated."""
-    merged = copy.deepcopy(base) if base else {}
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -6,6 +6,7 @@ line map turns that into a line of the file, so every problem can be shown as fi
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,20 @@ class YamlSource:
 
     def problem(self, loc: Loc, message: str, fix: str = "") -> Problem:
         return Problem(self.file, self.line_of(loc), dotted(loc), message, fix)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` wins; nested mappings merge; lists are replaced, not concatenated.
+
+    Neither input is modified (defaults are shared by many nations).
+    """
+    merged = copy.deepcopy(base) if base else {}
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def dotted(loc: Loc) -> str:

@@ -62,10 +62,12 @@ class LocalTarget(Target):
         }
 
     def diff(self, build: Build) -> PublishResult:
-        slug, result = build.slug, PublishResult(release=None)
+        return self._diff(build, self._live(build.slug))
+
+    def _diff(self, build: Build, live: dict[str, dict[str, str]]) -> PublishResult:
+        result = PublishResult(release=None)
         for area in AREAS:
-            old = self._live_digests(area, slug)
-            new = build.files[area]
+            old, new = live[area], build.files[area]
             for path in new:
                 if path not in old:
                     result.added.append(f"{area}/{path}")
@@ -76,13 +78,13 @@ class LocalTarget(Target):
 
     def _publish(self, build: Build) -> PublishResult:
         slug = build.slug
-        current = self.current_release(slug)
-        result = self.diff(build)
-        if not result.changed_anything and current is not None:
+        live = self._live(slug)  # hashed once: used to diff, then to link what is unchanged
+        result = self._diff(build, live)
+        if not result.changed_anything and self.current_release(slug) is not None:
             return result
         release = new_release_id(build.digest)
         for area in AREAS:
-            self._stage(area, slug, release, build.files[area], current)
+            self._stage(area, build, release, live[area])
         for area in AREAS:  # public last: private data is in place before the site points at it
             if area != "sites":
                 self._switch(area, slug, release)
@@ -90,6 +92,10 @@ class LocalTarget(Target):
         self._prune_releases(slug, keep_also=release)
         result.release = release
         return result
+
+    def _live(self, slug: str) -> dict[str, dict[str, str]]:
+        """area -> path -> sha256 of what each area of the nation serves now."""
+        return {area: self._live_digests(area, slug) for area in AREAS}
 
     def _live_digests(self, area: str, slug: str) -> dict[str, str]:
         live = self.out / area / slug
@@ -101,22 +107,19 @@ class LocalTarget(Target):
             if path.is_file()
         }
 
-    def _stage(
-        self, area: str, slug: str, release: str, files: dict[str, bytes], current: str | None
-    ) -> None:
-        releases = self.out / area / RELEASES / slug
+    def _stage(self, area: str, build: Build, release: str, live: dict[str, str]) -> None:
+        releases = self.out / area / RELEASES / build.slug
         self._mkdir(releases, area)
         for stale in releases.glob(".*.tmp"):  # left by a killed deploy; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         staging = releases / f".{release}.tmp"
         self._mkdir(staging, area)
-        previous = releases / current if current else None
-        for path, data in files.items():
+        previous = self.out / area / build.slug
+        for path, data in build.files[area].items():
             target = staging / path
             self._mkdir(target.parent, area)
-            old = previous / path if previous else None
-            if old is not None and old.is_file() and _same(old, data):
-                os.link(old, target)  # unchanged: same inode, nothing rewritten
+            if live.get(path) == build.sha256(area, path):
+                os.link(previous / path, target)  # unchanged: same inode, nothing rewritten
             else:
                 self._write(target, data, area)
         staging.rename(releases / release)
@@ -177,7 +180,3 @@ class LocalTarget(Target):
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _same(path: Path, data: bytes) -> bool:
-    return path.stat().st_size == len(data) and path.read_bytes() == data
