@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,17 @@ def write_text_spec(root: Path, text: str) -> Path:
     path = root / "nations.yaml"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_sample_network(root: Path) -> Path:
+    """The repo's nations.yaml, blueprints and overrides under `root`; returns the spec.
+
+    A snapshot: a test can break a nation, and edits to the repo cannot change a run.
+    """
+    for folder in ("blueprints", "nations"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    return root / "nations.yaml"

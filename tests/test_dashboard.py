@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from helpers import build_file_tree
+from helpers import build_file_tree, copy_sample_network
 from runs import BROKEN, HOSTILE_NAME, TwoRuns, invoker, two_runs
 
 CHROMIUM = shutil.which("chromium")
@@ -181,16 +181,6 @@ def test_screenshot(reset: Dashboard, runs: TwoRuns, tmp_path: Path) -> None:
 
 
 # -- the sample network, end to end ---------------------------------------------------------
-REPO = Path(__file__).parents[1]
-
-
-def copy_sample_network(root: Path) -> Path:
-    """The repo's nations.yaml, blueprints and nation overrides, so the test can break one."""
-    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
-    for folder in ("blueprints", "nations"):
-        if (REPO / folder).is_dir():
-            shutil.copytree(REPO / folder, root / folder)
-    return root / "nations.yaml"
 
 
 def break_one_section(root: Path, report: dict[str, Any]) -> str:

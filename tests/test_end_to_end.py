@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import copy_sample_network
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,9 +37,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sample")
-    for folder in ("blueprints", "nations"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    copy_sample_network(root)
     return root
 
 

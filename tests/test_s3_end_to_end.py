@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import mini_blueprints, nation, write_spec
+from helpers import copy_sample_network, mini_blueprints, nation, write_spec
 from s3_support import MotoServer, Proxy, Traffic
 
 from provisioner.spec import load_network
@@ -31,7 +30,6 @@ from provisioner.supporters.generate import generate
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 REGION = "eu-west-1"
 ACCESS_KEY = "AKIAPROVISIONERE2E01"
 SECRET_KEY = "e2e/secret+key/that+must+never+be+logged"
@@ -42,10 +40,7 @@ FAULT_SUBSET = ["hq", "a*"]
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
     """A snapshot of the sample network: templates edited meanwhile cannot change a run."""
-    for name in ("blueprints", "nations"):
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "nations.yaml", tmp_path / "nations.yaml")
+    copy_sample_network(tmp_path)
     # A small supporter export beside the spec: deploy picks up data/supporters.csv, so
     # private lists are published too (and must land in the private bucket only).
     geography = load_geography(tmp_path / "nations.yaml")

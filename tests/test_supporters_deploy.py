@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -18,12 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import mini_blueprints, nation, write_spec
+from helpers import copy_sample_network, mini_blueprints, nation, write_spec
 
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def deploy_cli(spec: Path, out: Path, supporters: Path) -> subprocess.CompletedProcess[str]:
@@ -42,9 +39,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("network")
-    for folder in ("blueprints", "nations"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
+    copy_sample_network(root)
     generate(
         root / "data", load_geography(root / "nations.yaml").postcode_languages(), count=20_000
     )
