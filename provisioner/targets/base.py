@@ -6,7 +6,16 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from provisioner.build import Build
+from provisioner.build import AREAS, Build
+
+# What a release is, for every target. A release versions a nation's public face only:
+# its pages and its email templates, kept per release and switched together by publish
+# and by rollback. Private lists are not versioned: each publish replaces them in place
+# with the lists computed from the current export, intake and ledgers; no kept release
+# holds a supporter row, and a rollback never touches them. Otherwise a rollback would
+# bring back people who were erased or withdrew consent since (GDPR art. 9 data).
+VERSIONED_AREAS: tuple[str, ...] = ("sites", "emails")
+CURRENT_ONLY_AREAS: tuple[str, ...] = tuple(a for a in AREAS if a not in VERSIONED_AREAS)
 
 
 @dataclass
@@ -68,7 +77,10 @@ class Target(ABC):
 
     @abstractmethod
     def activate(self, slug: str, release: str) -> None:
-        """Switch a nation to one of its kept releases (rollback)."""
+        """Switch a nation's VERSIONED_AREAS to one of its kept releases (rollback).
+
+        The private lists stay the current ones (see VERSIONED_AREAS).
+        """
 
     @abstractmethod
     def remove(self, slug: str) -> None:
