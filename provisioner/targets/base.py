@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provisioner.build import AREAS, Build
@@ -16,6 +17,10 @@ from provisioner.build import AREAS, Build
 # bring back people who were erased or withdrew consent since (GDPR art. 9 data).
 VERSIONED_AREAS: tuple[str, ...] = ("sites", "emails")
 CURRENT_ONLY_AREAS: tuple[str, ...] = tuple(a for a in AREAS if a not in VERSIONED_AREAS)
+
+
+# (path, content) -> (new content, rows removed); erasure rewrites what it changes.
+Scrubber = Callable[[str, bytes], tuple[bytes, int]]
 
 
 @dataclass
@@ -58,6 +63,14 @@ class Target(ABC):
         Lets a page-only change skip regenerating supporter lists; None means "rebuild".
         """
         return None
+
+    def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
+        """Rewrite every live private file `scrub` removes rows from (erasure).
+
+        Returns "<slug>/<path>" -> rows removed, for the files that changed. After it,
+        no copy of the removed rows is left on the target (old versions included).
+        """
+        raise NotImplementedError(f"the {self.name} target cannot erase yet")
 
     def diff(self, build: Build) -> PublishResult:
         """What `publish(build)` would change, without writing anything (for `plan`)."""

@@ -22,10 +22,12 @@ from pathlib import Path
 
 from provisioner.build import AREAS, Build
 from provisioner.errors import PublishError
+from provisioner.supporters import write_private_file
 from provisioner.targets.base import (
     CURRENT_ONLY_AREAS,
     VERSIONED_AREAS,
     PublishResult,
+    Scrubber,
     Target,
     new_release_id,
 )
@@ -71,6 +73,44 @@ class LocalTarget(Target):
             for path in sorted(live.rglob("*"))
             if path.is_file()
         }
+
+    def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
+        root = self.out / "private"
+        slugs = sorted(self.deployed_slugs() | self._private_slugs())
+        for slug in slugs:
+            self._move_legacy_lists(slug)
+        shutil.rmtree(root / RELEASES, ignore_errors=True)  # kept lists of an older version
+        found: dict[str, int] = {}
+        for slug in slugs:
+            live = (root / slug).resolve()
+            for path in sorted(p for p in live.rglob("*") if p.is_file()):
+                name = f"{slug}/{path.relative_to(live).as_posix()}"
+                found.update(self._scrub_file(path, name, scrub))
+            self._drop_old_lists("private", slug, live.name)
+        for path in sorted(p for p in root.glob("*.csv") if p.is_file()):  # the quarantine
+            found.update(self._scrub_file(path, path.name, scrub))
+        return found
+
+    def _move_legacy_lists(self, slug: str) -> None:
+        """Lists published by a version that kept them per release: move the live one."""
+        live = (self.out / "private" / slug).resolve()
+        if live.parent.parent.name != RELEASES or not live.is_dir():
+            return
+        moved = self.out / "private" / LIVE / slug / live.name
+        self._mkdir(moved.parent, "private")
+        live.rename(moved)
+        self._switch("private", slug, live.name)
+
+    def _private_slugs(self) -> set[str]:
+        root = self.out / "private"
+        return {p.name for p in root.iterdir() if p.is_symlink()} if root.is_dir() else set()
+
+    def _scrub_file(self, path: Path, name: str, scrub: Scrubber) -> dict[str, int]:
+        data, removed = scrub(name, path.read_bytes())
+        if not removed:
+            return {}
+        write_private_file(path, data)  # a new inode: no hard link keeps the old rows
+        return {name: removed}
 
     def diff(self, build: Build) -> PublishResult:
         return self._diff(build, self._live(build.slug))
