@@ -30,7 +30,7 @@ from faker import Faker
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
-from .records import COLUMNS, LEVELS
+from .records import LEVELS, REQUIRED_COLUMNS
 
 SUPPORTERS_FILE = "supporters.csv"
 LEDGER_FILE = "do-not-contact.csv"
@@ -99,7 +99,7 @@ def generate(
     with private_writer(supporters_path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(REQUIRED_COLUMNS)
         for number in range(1, count + 1):
             row = factory.row(number)
             writer.writerow(row)
@@ -175,7 +175,7 @@ class _RowFactory:
 
     def ledger_entries(self, row: list[str]) -> list[tuple[str, str, str]]:
         """Ledger lines for a supporter's phone and email, written as people type them."""
-        phone, email = row[COLUMNS.index("phone")], row[COLUMNS.index("email")]
+        phone, email = row[REQUIRED_COLUMNS.index("phone")], row[REQUIRED_COLUMNS.index("email")]
         added, reason = self._pick(self._dates), self._pick(_LEDGER_REASONS)
         entries = []
         if phone:
