@@ -99,8 +99,9 @@ class Audience:
     def _load(self) -> None:
         if self._segmentation is not None:
             return
-        self._ingestion = read_supporters(self.supporters_path)
-        self._ledger = read_ledger(self.ledger_path)
+        geography = self.network.geography
+        self._ingestion = read_supporters(self.supporters_path, geography)
+        self._ledger = read_ledger(self.ledger_path, self.network.info.country)
         self._erased = erased = read_erasures(self.erasures_path)
         if erased:  # erased means erased: gone before anything counts or lists them
             ingestion = self._ingestion
@@ -109,8 +110,10 @@ class Audience:
                 q for q in ingestion.quarantined if not raw_is_erased(q.raw, erased)
             ]
         owners = {n.slug: n.geo.postcodes for n in self.network}
+        areas = {n.slug: n.geo.areas for n in self.network if n.geo.areas}
         parents = {n.slug: n.parent for n in self.network}
-        self._segmentation = segment(self._ingestion.rows, build_index(owners, parents))
+        index = build_index(owners, parents, areas, geography)
+        self._segmentation = segment(self._ingestion.rows, index)
 
     def private_files(
         self, nation: Nation, blueprint: Blueprint
@@ -145,6 +148,7 @@ class Audience:
             "accepted": len(self._ingestion.rows),
             "quarantined": len(self._ingestion.quarantined),
             "unassigned": self._segmentation.unassigned,
+            "ambiguous": self._segmentation.ambiguous,
         }
 
 
