@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner import __version__
+from provisioner import __version__, budgets
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.rules import CandidateRuleError, rule_problems
@@ -194,14 +194,17 @@ class Builder:
         if problems:
             raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        for output in plan.outputs:
-            files = result.files[output.area]
-            if output.kind == MANIFEST:
-                files[output.path] = _public_manifest(plan.base["nation"], sorted(files)).encode()
-            elif output.kind == ASSET:
-                files[output.path] = _asset_bytes(output)
-            else:
-                files.update(self._output_files(plan, output))
+        with budgets.rendering(nation.budgets):
+            for output in plan.outputs:
+                files = result.files[output.area]
+                if output.kind == MANIFEST:
+                    nation_json = _public_manifest(plan.base["nation"], sorted(files))
+                    files[output.path] = nation_json.encode()
+                elif output.kind == ASSET:
+                    files[output.path] = _asset_bytes(output)
+                else:
+                    files.update(self._output_files(plan, output))
+        budgets.check_sizes(nation.slug, result.files, nation.budgets)
         if self.audience is not None and with_private:
             result.files["private"], result.counts = self.private_files(nation)
         result.manifest()

@@ -19,6 +19,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from provisioner import budgets
 from provisioner.blueprints import Blueprint
 from provisioner.errors import TemplateError
 from provisioner.strict import CampaignUndefined, make_strict
@@ -136,6 +137,7 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
             if name_node.name in REMOVED_GLOBALS:
                 message = f"{name_node.name!r} is not available in templates"
                 raise ForbiddenSyntax(message, name_node.lineno, name, filename)
+        _tick_every_loop(tree, self)
         return tree
 
     def call_binop(
@@ -146,6 +148,18 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
         if operator == "*" and _repeat_length(left, right) > MAX_SEQUENCE:
             raise jinja2.exceptions.SecurityError("repeated value is too long")
         return super().call_binop(context, operator, left, right)
+
+
+def _tick_every_loop(tree: nodes.Template, env: jinja2.Environment) -> None:
+    """Start every loop body with `environment.budget_tick()` (budgets.tick): a render
+    past its nation's deadline stops at the loop's line, whatever the loop iterates.
+    An environment attribute, so no template variable can shadow it."""
+    for loop in tree.find_all(nodes.For):
+        call = nodes.Call(nodes.EnvironmentAttribute("budget_tick"), [], [], None, None)
+        tick = nodes.ExprStmt(call)
+        tick.set_lineno(loop.lineno)
+        tick.set_environment(env)
+        loop.body.insert(0, tick)
 
 
 def _repeat_length(left: Any, right: Any) -> int:
@@ -190,6 +204,7 @@ def make_environment(
     for unsafe in REMOVED_GLOBALS:
         env.globals.pop(unsafe, None)
     make_strict(env)
+    env.budget_tick = budgets.tick  # type: ignore[attr-defined]
     return env
 
 
@@ -209,7 +224,11 @@ class Renderer:
         """Render template `name` for nation `slug`; raise TemplateError with file:line."""
         full_name = f"{NATION_PREFIX}{slug}/{name}" if namespaced else name
         try:
-            return self.env.get_template(full_name).render(context)
+            template = self.env.get_template(full_name)
+            return budgets.bounded_text(template.generate(context))
+        except (budgets.RenderTimeout, budgets.RenderTooLarge) as exc:
+            where = template_location(exc.__traceback__) or _template_file(template)
+            raise budgets.BudgetError(str(exc), where) from None
         except ForbiddenSyntax as exc:
             location = f"{exc.filename or exc.name}:{exc.lineno}"
             raise TemplateError(f"forbidden in templates: {exc.message}", location) from exc
@@ -228,6 +247,10 @@ class Renderer:
         except RENDER_ERRORS as exc:
             where = template_location(exc.__traceback__)
             raise TemplateError(f"template error: {exc}", where) from exc
+
+
+def _template_file(template: jinja2.Template) -> str | None:
+    return template.filename or template.name
 
 
 def template_location(tb: TracebackType | None) -> str | None:
