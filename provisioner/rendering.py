@@ -155,7 +155,8 @@ def _tick_every_loop(tree: nodes.Template, env: jinja2.Environment) -> None:
     (budgets.tick): a render past its nation's deadline stops at that line, whatever
     it iterates or however it recurses (a macro calling itself twice needs no loop to
     run for ever). An environment attribute, so no template variable can shadow it."""
-    for loop in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)):
+    bodies: Any = tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock))
+    for loop in bodies:
         call = nodes.Call(nodes.EnvironmentAttribute("budget_tick"), [], [], None, None)
         tick = nodes.ExprStmt(call)
         tick.set_lineno(loop.lineno)
