@@ -30,7 +30,7 @@ DOUBLING_MACRO = (
     "{% macro grow(n) %}{% if n %}{{ grow(n - 1) }}{{ grow(n - 1) }}{% endif %}{% endmacro %}"
     "{{ grow(60) }}"
 )
-TIMEOUT = "budget of 1 s"
+TIMEOUT = "budget of 2 s"
 
 
 def make_project(tmp_path: Path, others: int = 1, **liege: object) -> Project:
@@ -87,7 +87,7 @@ def test_an_invalid_budget_is_a_spec_error_with_its_place(tmp_path: Path, bad: d
 def test_check_stops_a_runaway_render_at_its_line_within_the_budget(
     tmp_path: Path, payload: str, line: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = make_project(tmp_path, budgets={"render_seconds": 1})
+    project = make_project(tmp_path, budgets={"render_seconds": 2})
     monkeypatch.chdir(project.root)
     override(project, payload)
     started = time.monotonic()
@@ -136,7 +136,7 @@ def test_a_nation_over_its_total_budget_fails_with_sizes(tmp_path: Path) -> None
 
 
 def test_a_runaway_render_fails_alone_and_the_deploy_finishes(tmp_path: Path) -> None:
-    project = make_project(tmp_path, others=2, budgets={"render_seconds": 1})
+    project = make_project(tmp_path, others=2, budgets={"render_seconds": 2})
     override(project, NESTED_LOOPS)
     started = time.monotonic()
     report = deploy(project, Options(retries=0))
@@ -192,3 +192,18 @@ def test_the_lock_probe_sees_a_held_lock(tmp_path: Path) -> None:
     with deploy_lock(tmp_path / ".deploy.lock", "test"):
         assert not lock_is_free(tmp_path / ".deploy.lock")
     assert lock_is_free(tmp_path / ".deploy.lock")
+
+
+def test_preview_shows_the_budget_error_instead_of_hanging(tmp_path: Path) -> None:
+    from provisioner.candidates.preview import SiteState
+
+    project = make_project(tmp_path, budgets={"render_seconds": 2})
+    override(project, NESTED_LOOPS)
+    state = SiteState(project, "liege")
+    started = time.monotonic()
+    state.rebuild()
+    assert time.monotonic() - started < 10
+    assert state.error is not None and TIMEOUT in state.error
+    assert "overrides/pages/home.html.j2:3" in state.error
+    status, _, body = state.response("/")
+    assert status == 500 and b"budgets.render_seconds" in body
