@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
 BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
-LANGS = ("fr", "nl")
+LANGS = ("fr", "nl", "de")
 PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy"]
 PAGE_PATHS = {
-    "home": {"fr": "index.html", "nl": "index.html"},
-    "agir": {"fr": "agir.html", "nl": "doe-mee.html"},
-    "promesse": {"fr": "promesse.html", "nl": "belofte.html"},
-    "evenements": {"fr": "evenements.html", "nl": "evenementen.html"},
-    "privacy": {"fr": "vie-privee.html", "nl": "privacy.html"},
+    "home": {"fr": "index.html", "nl": "index.html", "de": "index.html"},
+    "agir": {"fr": "agir.html", "nl": "doe-mee.html", "de": "mitmachen.html"},
+    "promesse": {"fr": "promesse.html", "nl": "belofte.html", "de": "wahlversprechen.html"},
+    "evenements": {"fr": "evenements.html", "nl": "evenementen.html", "de": "termine.html"},
+    "privacy": {"fr": "vie-privee.html", "nl": "privacy.html", "de": "datenschutz.html"},
 }
 EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
@@ -62,6 +62,8 @@ NETWORK = {
         "email": "privacy@horizon.example",
         "dpo_email": "dpo@horizon.example",
     },
+    "country": "BE",
+    "geography": None,
 }
 
 
@@ -131,7 +133,7 @@ def sample_entry(
 
 
 def sample_languages(full: bool) -> list[list[str]]:
-    return [["fr", "nl"]] if full else [["fr"], ["nl"]]
+    return [list(LANGS)] if full else [[lang] for lang in LANGS]
 
 
 def sample_builder(root: Path) -> Builder:
@@ -159,7 +161,7 @@ def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
 
 
 def sample_nation(builder: Builder, blueprint: str, kind: str, full: bool, lang: str) -> Nation:
-    languages = ["fr", "nl"] if full else [lang]
+    languages = list(LANGS) if full else [lang]
     return builder.network.nations[sample_slug(blueprint, kind, full, languages)]
 
 
@@ -259,8 +261,9 @@ def test_base_files_exist() -> None:
 
 
 @pytest.mark.parametrize("folder", [BASE] + [BLUEPRINTS / n for n in sorted(EXPECTED)])
-def test_fr_and_nl_strings_have_the_same_keys(folder: Path) -> None:
+def test_fr_nl_and_de_strings_have_the_same_keys(folder: Path) -> None:
     assert shape(strings(folder, "fr")) == shape(strings(folder, "nl"))
+    assert shape(strings(folder, "de")) == shape(strings(folder, "fr"))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
