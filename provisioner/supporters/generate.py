@@ -14,7 +14,6 @@ in national format or upper case, as people type them) and many consents are mis
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 import unicodedata
@@ -31,6 +30,7 @@ from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 from phonenumbers import PhoneNumberType
 
+from ..csvsafe import SafeCsvWriter, csv_bytes
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
@@ -107,8 +107,7 @@ def generate(
     supporters_path = out_dir / SUPPORTERS_FILE
     with private_writer(supporters_path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(REQUIRED_COLUMNS)
+        writer = SafeCsvWriter(text, REQUIRED_COLUMNS)
         for number in range(1, count + 1):
             row = factory.row(number)
             writer.writerow(row)
@@ -118,9 +117,7 @@ def generate(
         text.detach()  # private_writer closes the file
     ledger_path = out_dir / LEDGER_FILE
     with private_writer(ledger_path) as raw:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows([LEDGER_HEADER, *ledger])
-        raw.write(buffer.getvalue().encode("utf-8"))
+        raw.write(csv_bytes(LEDGER_HEADER, ledger)[0])
     return GenerationResult(supporters_path, ledger_path, count, len(ledger))
 
 
