@@ -6,7 +6,8 @@ makes 200,000 rows take seconds. Phones are numbers of the network's country in
 E.164, built here (Faker's locales do not give E.164): Belgian ones by hand, others
 from libphonenumber's example numbers with random last digits. Emails use reserved
 example domains only, about 1 % of supporters are also in the ledger (some written
-in national format or upper case, as people type them) and many consents are missing, so the export filters matter.
+in national format or upper case, as people type them) and many consents are missing,
+so the export filters matter.
 
     python -m provisioner.supporters.generate --spec nations.yaml --out data
 """
