@@ -179,12 +179,20 @@ class _RowFactory:
             if draw >= 0.88:
                 return ""
             stem = self._phones[0 if draw < 0.68 else 1]
-            return f"{stem}{self._rng.randrange(1_000_000):06d}"
+            for _ in range(20):  # random last digits may fall in an unassigned range
+                number = f"{stem}{self._rng.randrange(1_000_000):06d}"
+                if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                    return number
+            return ""
         if draw < 0.68:
             return f"+32{self._pick(_MOBILE_PREFIXES)}{self._rng.randrange(1_000_000):06d}"
         if draw < 0.88:
             area = self._pick(_AREA_CODES[postcode[0]])
-            return f"+32{area}{self._rng.randrange(10 ** (8 - len(area))):0{8 - len(area)}d}"
+            while True:  # some draws fall in unassigned ranges (04 9…): draw again
+                digits = 8 - len(area)
+                number = f"+32{area}{self._rng.randrange(10**digits):0{digits}d}"
+                if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                    return number
         return ""
 
     def _consent(self, possible: bool, rate: float, created_index: int) -> tuple[str, str, str]:
