@@ -59,7 +59,15 @@ class Project:
 
     @property
     def blueprints_dir(self) -> Path:
-        return self.blueprints or self.root / "blueprints"
+        """`blueprints/` beside the spec, else in the nearest folder above it that has
+        one (a sample such as examples/france/nations.yaml uses the project's)."""
+        if self.blueprints is not None:
+            return self.blueprints
+        root = self.root.resolve()
+        for folder in (root, *root.parents):
+            if (folder / "blueprints").is_dir():
+                return folder / "blueprints" if folder != root else self.root / "blueprints"
+        return self.root / "blueprints"
 
     @property
     def overrides_dir(self) -> Path:
