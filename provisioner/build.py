@@ -16,12 +16,13 @@ from provisioner.context import email_context, nation_data, network_data, page_c
 from provisioner.errors import BlueprintError, NationError
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
+from provisioner.sestemplates import split, template_json, template_name
 from provisioner.yamlsource import deep_merge
 
 AREAS = ("sites", "private", "emails")
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
 # Bump when the output format changes, so every nation rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 
 
 class BuildInputError(NationError):
@@ -47,6 +48,10 @@ class Build:
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
     counts: dict[str, int] = field(default_factory=dict)
+    # Shared SES templates this nation's emails use: name -> CreateTemplate payload.
+    # Not in the manifest: each name is a digest of its content, and the per-nation
+    # emails/<lang>/<id>.json that name them are.
+    templates: dict[str, bytes] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -144,7 +149,7 @@ class Builder:
         }
         namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
         result.files["sites"] = self._site(nation, blueprint, base, namespaced)
-        result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
+        result.files["emails"] = self._emails(nation, blueprint, base, namespaced, result.templates)
         if self.audience is not None and with_private:
             result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
         result.manifest()
@@ -178,7 +183,12 @@ class Builder:
         return files
 
     def _emails(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
+        self,
+        nation: Nation,
+        blueprint: Blueprint,
+        base: dict[str, Any],
+        namespaced: bool,
+        templates: dict[str, bytes],
     ) -> dict[str, bytes]:
         renderer = self.renderers[nation.blueprint]
         files: dict[str, bytes] = {}
@@ -189,12 +199,17 @@ class Builder:
                     part: renderer.render(nation.slug, f"emails/{email_id}/{name}", ctx, namespaced)
                     for part, name in EMAIL_PARTS.items()
                 }
-                template = {
-                    "TemplateName": f"{nation.slug}--{email_id}--{lang}",
+                rendered = {
                     "SubjectPart": parts["subject"].strip(),
                     "TextPart": parts["text"],
                     "HtmlPart": parts["html"],
                 }
+                skeleton, data = split(rendered, base["nation"])
+                name = template_name(blueprint.name, email_id, lang, skeleton)
+                templates[name] = template_json(name, skeleton)
+                # Send-time instruction (SendTemplatedEmail's Template and TemplateData,
+                # recipient fields added then) and this nation's full rendering.
+                template = {"Template": name, "TemplateData": data, **rendered}
                 files[f"{lang}/{email_id}.json"] = _json(template).encode()
                 files[f"{lang}/{email_id}.html"] = parts["html"].encode()
                 files[f"{lang}/{email_id}.txt"] = parts["text"].encode()

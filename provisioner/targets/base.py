@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from provisioner.build import Build
+from provisioner.shard import RunScope
 
 
 @dataclass
@@ -73,6 +74,9 @@ class Target(ABC):
     @abstractmethod
     def remove(self, slug: str) -> None:
         """Delete everything of a nation (prune)."""
+
+    def start(self, scope: RunScope) -> None:  # noqa: B027 - optional hook
+        """Join the run `scope` before reading; a shared target locks for it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""
