@@ -77,8 +77,7 @@ def cli_env() -> dict[str, str]:
     env.update(
         AWS_ACCESS_KEY_ID=ACCESS_KEY,
         AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_REGION=REGION,
-        PROVISIONER_SES_RATE="1000",  # moto has no SES quota; AWS's 1/s is the default
+        AWS_REGION=REGION,  # SES at AWS's real 1 request/s: the tool's default
     )
     return env
 
@@ -117,7 +116,7 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
     """Every file of every manifest is where it belongs, in the right bucket only."""
     site_keys, private_keys = all_keys(client, SITE), all_keys(client, PRIVATE)
     assert all(key.startswith("sites/") for key in site_keys)
-    assert all(key.startswith(("private/", "manifests/")) for key in private_keys)
+    assert all(key.startswith(("private/", "manifests/", "emails/", "live/")) for key in private_keys)
     for slug, (release, manifest) in live.items():
         assert f"sites/{slug}/{release}/index.html" in site_keys, slug
         for entry in manifest:
@@ -127,12 +126,10 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
             elif area == "private":
                 assert f"private/{slug}/{path}" in private_keys, entry
                 assert not any(key.endswith(f"/{path}") for key in site_keys), entry
-    templates = {
-        f"{slug}--{Path(entry).stem}--{entry.split('/')[1]}"
-        for slug, (_, manifest) in live.items()
-        for entry in manifest
-        if entry.startswith("emails/") and entry.endswith(".json")
-    }
+    templates = set()
+    for slug in live:
+        sends = client.get_object(Bucket=PRIVATE, Key=f"emails/{slug}.json")["Body"].read()
+        templates |= {email["Template"] for email in json.loads(sends).values()}
     assert templates and set(ses_template_names(client)) == templates
 
 
@@ -182,11 +179,16 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
         check_published(client, live)
         for slug in ("hq", "marie-dubois", slugs[-1]):
             check_content(client, slug, *live[slug])
+        created = traffic.actions["CreateTemplate"]
+        assert 0 < created <= 50 and created == len(ses_template_names(client))
         print(f"\nfirst deploy: {len(slugs)} nations in {seconds:.1f}s, {traffic.writes} writes")
+        print(f"SES templates: {created}, requests: {dict(traffic.methods)}")
 
         again, rerun, seconds = deploy_s3(sample, tmp_path / "out", proxy)
         assert again.returncode == 0 and summary(tmp_path / "out")["unchanged"] == len(slugs)
         assert rerun.writes == 0, rerun.methods
+        # Two bucket checks, the index listing and its one object: no read per nation.
+        assert dict(rerun.methods) == {"HEAD": 2, "GET": 2}, rerun.paths
         print(f"rerun: {seconds:.1f}s, {rerun.writes} writes, {dict(rerun.methods)}")
 
         # A new machine without state.db: the target compares manifests, still no writes.
@@ -195,6 +197,20 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
         assert stateless.writes == 0, stateless.methods
         print(f"rerun without state: {seconds:.1f}s, {dict(stateless.methods)}")
         assert live_manifests(client, slugs) == live
+        assert not all_keys(client, PRIVATE) & {"locks/deploy-0.json"}  # released
+
+        # One shared email changes: its two templates (fr, nl) are replaced, nothing else.
+        email = sample.parent / "blueprints" / "candidate" / "templates" / "emails" / "welcome"
+        with (email / "text.txt.j2").open("a", encoding="utf-8") as text:
+            text.write("P.S. {{ t.email.signoff }}\n")
+        changed, edit, seconds = deploy_s3(sample, tmp_path / "out", proxy)
+        assert changed.returncode == 0, changed.stderr
+        candidates = [n.slug for n in load_network(sample) if n.blueprint == "candidate"]
+        assert summary(tmp_path / "out")["deployed"] == len(candidates)
+        writes = {k: v for k, v in edit.actions.items() if k.endswith("Template")}
+        assert writes == {"CreateTemplate": 2, "DeleteTemplate": 2}, edit.actions
+        assert len(ses_template_names(client)) == created
+        print(f"email change: {seconds:.1f}s, {dict(edit.methods)}, {dict(edit.actions)}")
     no_secrets_in(tmp_path, first.stdout, first.stderr, again.stdout, cold.stderr)
 
 

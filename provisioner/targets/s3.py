@@ -152,7 +152,8 @@ class S3Target(Target):
         self._switch(slug, release, templates=list(build.templates))
         gone = [e.removeprefix("private/") for e in result.removed if e.startswith("private/")]
         self._delete_keys(self.private, [layout.private_key(slug, path) for path in gone])
-        self._prune(slug, keep=release)
+        if current is not None:  # a first release has nothing to prune
+            self._prune(slug, keep=release)
         result.release = release
         return result
 
