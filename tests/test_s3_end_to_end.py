@@ -116,7 +116,9 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
     """Every file of every manifest is where it belongs, in the right bucket only."""
     site_keys, private_keys = all_keys(client, SITE), all_keys(client, PRIVATE)
     assert all(key.startswith("sites/") for key in site_keys)
-    assert all(key.startswith(("private/", "manifests/", "emails/", "live/")) for key in private_keys)
+    assert all(
+        key.startswith(("private/", "manifests/", "emails/", "live/")) for key in private_keys
+    )
     for slug, (release, manifest) in live.items():
         assert f"sites/{slug}/{release}/index.html" in site_keys, slug
         for entry in manifest:
@@ -262,3 +264,61 @@ def test_unknown_bucket_exits_2_naming_the_option(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "bucket 'nope' does not exist" in done.stderr and "--private-bucket" in done.stderr
     no_secrets_in(tmp_path, done.stdout, done.stderr)
+
+
+def deploy_command(spec: Path, out: Path, proxy: Proxy, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "provisioner", "deploy", "--spec", str(spec)]
+    command += ["--out", str(out), "--target", "s3", "--endpoint-url", proxy.url]
+    return [*command, "--site-bucket", SITE, "--private-bucket", PRIVATE, "-q", *extra]
+
+
+def wait_for_key(client: Any, prefix: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.list_objects_v2(Bucket=PRIVATE, Prefix=prefix).get("KeyCount"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {prefix} key within {timeout}s")
+
+
+def test_two_shards_deploy_together_and_an_unsharded_deploy_is_refused(
+    sample: Path, tmp_path: Path
+) -> None:
+    slugs = set(load_network(sample).nations)
+    with s3_endpoint() as (proxy, client):
+        shards = [
+            subprocess.Popen(
+                deploy_command(sample, tmp_path / f"shard-{i}", proxy, "--shard", f"{i}/2"),
+                env=cli_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(2)
+        ]
+        try:
+            wait_for_key(client, "locks/")
+            command = deploy_command(sample, tmp_path / "intruder", proxy)
+            intruder = subprocess.run(
+                command, env=cli_env(), capture_output=True, text=True, timeout=600
+            )
+            outputs = [shard.communicate(timeout=600) for shard in shards]
+        finally:
+            for shard in shards:
+                shard.kill()
+        assert intruder.returncode == 1, intruder.stdout + intruder.stderr
+        assert "another deploy holds the lock s3://horizon-private/locks/deploy-" in intruder.stderr
+        assert "/2, started" in intruder.stderr and "run spec-" in intruder.stderr
+        assert [shard.returncode for shard in shards] == [0, 0], outputs
+        published = set()
+        for i in range(2):
+            report = json.loads((tmp_path / f"shard-{i}" / "reports" / "latest.json").read_text())
+            assert {n["status"] for n in report["nations"]} == {"deployed"}
+            published |= {n["slug"] for n in report["nations"]}
+        assert published == slugs
+        check_published(client, live_manifests(client, sorted(slugs)))
+        assert not client.list_objects_v2(Bucket=PRIVATE, Prefix="locks/").get("KeyCount")
+        # The next unsharded run reads both shards' index objects and writes nothing.
+        proxy.reset()
+        again, rerun, _ = deploy_s3(sample, tmp_path / "after", proxy)
+        assert again.returncode == 0 and rerun.writes == 0, rerun.methods

@@ -108,7 +108,7 @@ def test_a_second_run_is_refused_naming_the_holder(s3: Any) -> None:
     holder.acquire()
     with pytest.raises(
         LockError,
-        match=r"another deploy holds the lock s3://.*deploy-0\.json: pid \d+ on .*run run-a shard 0/1",
+        match=r"holds the lock s3://.*deploy-0\.json: pid \d+ on .*run run-a shard 0/1",
     ):
         lock(s3, bucket, "run-b").acquire()
     with pytest.raises(LockError, match="run run-a"):  # a shard of another run: by listing
