@@ -22,7 +22,7 @@ from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
-from provisioner.shard import Shard
+from provisioner.shard import Shard, run_scope
 from provisioner.spec import load_network
 from provisioner.state import State
 from provisioner.supporters import write_private_file
@@ -134,6 +134,7 @@ def deploy(
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
+            target.start(run_scope(shard, project.spec.read_bytes(), new_run_id()))
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(
                 slug
