@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,9 +20,11 @@ from provisioner.rendering import Renderer
 from provisioner.yamlsource import deep_merge
 
 AREAS = ("sites", "private", "emails")
+# Form strings (t.form.*) that are the consent wording, per channel (see intake/).
+CONSENT_KEYS = {"email": "consent", "phone": "consent_phone", "sms": "consent_sms"}
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
 # Bump when the output format changes, so every nation rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 
 
 class BuildInputError(NationError):
@@ -174,7 +177,16 @@ class Builder:
         files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
         files.update(self.assets[nation.blueprint])
         files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
-        files["nation.json"] = _public_manifest(base["nation"], sorted(files)).encode()
+        pages = {
+            page_id: {
+                lang: f"{lang}/{blueprint.page_path(page_id, lang)}" for lang in nation.languages
+            }
+            for page_id in blueprint.manifest.pages
+        }
+        intake = _intake_manifest(base, files, pages)
+        files["nation.json"] = _public_manifest(
+            base["nation"], sorted(files), pages, intake
+        ).encode()
         return files
 
     def _emails(
@@ -234,7 +246,34 @@ def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
     return files
 
 
-def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
+def _intake_manifest(
+    base: dict[str, Any], files: dict[str, bytes], pages: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """What intake needs to prove consent and to write from the nation (all public):
+    the exact consent wording per language and channel, the privacy notice's version
+    (SHA-256 of its page), and the sender of its emails."""
+    nation, strings = base["nation"], base["strings"]
+    form = {lang: strings[lang].get("form", {}) for lang in nation["languages"]}
+    address = nation["contact"].get("email") or base["network"]["controller"]["email"]
+    return {
+        "consent": {
+            lang: {ch: f.get(key, "") for ch, key in CONSENT_KEYS.items()}
+            for lang, f in form.items()
+        },
+        "privacy_version": {
+            lang: hashlib.sha256(files[path]).hexdigest()
+            for lang, path in pages.get("privacy", {}).items()
+        },
+        "sender": str(Address(display_name=nation["name"], addr_spec=address)),
+    }
+
+
+def _public_manifest(
+    nation: dict[str, Any],
+    files: list[str],
+    pages: dict[str, dict[str, str]],
+    intake: dict[str, Any],
+) -> str:
     public_keys = (
         *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
         *("geo", "coverage", "tags", "inherited_tags", "all_tags"),
@@ -242,6 +281,8 @@ def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
     data = {key: nation[key] for key in public_keys}
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
+    data["pages"] = pages
+    data["intake"] = intake
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)
