@@ -98,11 +98,11 @@ def free_port() -> int:
 class Server:
     """`provisioner serve` in a child process, on a free loopback port."""
 
-    def __init__(self, root: Path, *extra: str):
+    def __init__(self, root: Path, *extra: str, intake: Path | None = None):
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.intake = root / "data" / "intake.db"
+        self.intake = intake or root / "data" / "intake.db"
         self.outbox = root / "build" / "outbox"
         self.args = [
             sys.executable, "-m", "provisioner", "serve", "--port", str(self.port),
@@ -141,8 +141,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(root: Path, *extra: str) -> Iterator[Server]:
-    server = Server(root, *extra).start()
+def serving(root: Path, *extra: str, intake: Path | None = None) -> Iterator[Server]:
+    server = Server(root, *extra, intake=intake).start()
     try:
         yield server
     finally:
