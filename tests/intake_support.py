@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import email.policy
 import os
 import re
 import shutil
@@ -161,7 +162,10 @@ def pledge(**fields: str) -> dict[str, str]:
 
 
 def messages(outbox: Path) -> list[Message]:
-    return [email.message_from_bytes(p.read_bytes()) for p in sorted(outbox.glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(outbox.glob("*.eml"))
+    ]
 
 
 def link(message: Message, action: str) -> str:

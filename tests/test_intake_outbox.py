@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import stat
-from email.message import EmailMessage, Message
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -29,11 +30,13 @@ class Inbox:
 
     async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
         data = envelope.content if isinstance(envelope.content, bytes) else b""
-        self.received.append((envelope, email.message_from_bytes(data)))
+        self.received.append(
+            (envelope, email.message_from_bytes(data, policy=email.policy.default))
+        )
         return "250 OK"
 
 
-def message(to: str = "ana@example.be") -> EmailMessage:
+def message(to: str = "ana@example.be") -> Message:
     template = {"SubjectPart": "Hi {{first_name}}", "TextPart": "{{confirm_url}}\n",
                 "HtmlPart": "<a href='{{confirm_url}}'>{{first_name}}</a>"}  # fmt: skip
     values = {"first_name": "<Ana>", "confirm_url": "http://x/api/confirm?t=abc"}
@@ -45,7 +48,7 @@ def test_eml_outbox_writes_private_files_a_mail_client_opens(tmp_path: Path) -> 
     outbox.send(message())
     (path,) = outbox.messages()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    parsed = email.message_from_bytes(path.read_bytes())
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert parsed["Subject"] == "Hi <Ana>"
     html = next(p for p in parsed.walk() if p.get_content_type() == "text/html")
     assert "&lt;Ana&gt;" in html.get_payload(decode=True).decode()  # type: ignore[union-attr]
