@@ -1,21 +1,24 @@
 """IAM documents of the cloud intake: pure functions of ARNs, so tests read them exactly.
 
 The intake function may touch one table's items (never scan it: reading every
-supporter is `intake pull`'s job, done with the operator's credentials), send email
-only from the network's domain, and write its own log group. Nothing else.
+supporter is `intake pull`'s job, done with the operator's credentials; delete only
+do-not-contact entries, which a confirmation lifts), send email only from the
+network's domain, and write its own log group. Nothing else.
 """
 
 from __future__ import annotations
 
 from horizon_infra.policies import VERSION, Policy
 
-# What the store's writes need: TransactWriteItems is authorised per item action.
+# What DynamoStore needs (TransactWriteItems is authorised per item action); Query
+# reads one person's index entries when they unsubscribe.
 FUNCTION_TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
 )
+DNC_PARTITION = "dnc"  # DynamoStore's partition of do-not-contact entries
 PULL_TABLE_ACTIONS = ("dynamodb:Scan", "dynamodb:GetItem", "dynamodb:Query")
 
 
@@ -45,6 +48,15 @@ def intake_function_policy(
                 "Effect": "Allow",
                 "Action": list(FUNCTION_TABLE_ACTIONS),
                 "Resource": [table_arn],
+            },
+            {
+                "Sid": "LiftDoNotContact",
+                "Effect": "Allow",
+                "Action": ["dynamodb:DeleteItem"],
+                "Resource": [table_arn],
+                "Condition": {
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [DNC_PARTITION]}
+                },
             },
             {
                 "Sid": "ConfirmationEmails",
