@@ -20,17 +20,25 @@ let an unsubscribe find every sign-up of the person consistently.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from provisioner.intake.dynamo_items import (
+    SUBMISSION,
+    Item,
+    from_item,
+    index_entries,
+    key,
+    plain,
+    serialize,
+    submission_item,
+    wire,
+)
 from provisioner.intake.model import (
-    ConsentProof,
     DoNotContact,
     Kind,
     State,
@@ -40,12 +48,9 @@ from provisioner.intake.model import (
     Tokens,
 )
 
-SUBMISSION, TOKEN, DNC, META = "sub", "token", "dnc", "meta"
+TOKEN, DNC, META = "token", "dnc", "meta"
 TTL_ATTRIBUTE = "expires_epoch"  # the table's TTL attribute (infra/ enables it)
 STATE_RANK: dict[str, int] = {"pending": 0, "confirmed": 1, "unsubscribed": 2}
-_serialize, _deserialize = TypeSerializer().serialize, TypeDeserializer().deserialize
-
-Item = dict[str, Any]
 
 
 class DynamoStore:
@@ -58,7 +63,7 @@ class DynamoStore:
     # -- writes -----------------------------------------------------------------------
 
     def add(self, submission: Submission, tokens: Tokens) -> None:
-        item = {**_item(submission), "confirm_hash": tokens.confirm_hash}
+        item = {**submission_item(submission), "confirm_hash": tokens.confirm_hash}
         item |= {"unsubscribe_hash": tokens.unsubscribe_hash}
         item["confirm_expires_at"] = tokens.confirm_expires_at
         ref = {"submission": submission.id, "nation": submission.nation}
@@ -67,13 +72,13 @@ class DynamoStore:
         puts = [
             item,
             {
-                **_key(f"confirm#{tokens.confirm_hash}", TOKEN),
+                **key(f"confirm#{tokens.confirm_hash}", TOKEN),
                 **ref,
                 "expires_at": tokens.confirm_expires_at,
                 TTL_ATTRIBUTE: expires,
             },
-            {**_key(f"unsubscribe#{tokens.unsubscribe_hash}", TOKEN), **ref},
-            *_index_entries(submission),
+            {**key(f"unsubscribe#{tokens.unsubscribe_hash}", TOKEN), **ref},
+            *index_entries(submission),
         ]
         self.client.transact_write_items(TransactItems=[self._new(p) for p in puts])
 
@@ -88,7 +93,7 @@ class DynamoStore:
             self._set_state(found["id"], "confirmed", "confirmed_at", now, "pending"),
             # Confirming proves the address is theirs and is a new consent: it lifts an
             # earlier unsubscribe of that address (never of a phone: the link proves no phone).
-            {"Delete": {"TableName": self.table, "Key": _key(DNC, f"email#{found['email']}")}},
+            {"Delete": {"TableName": self.table, "Key": key(DNC, f"email#{found['email']}")}},
             self._bump(),
         ]
         try:
@@ -108,7 +113,7 @@ class DynamoStore:
             (c, ch) for c, ch in ((found["email"], "email"), (found["phone"], "phone")) if c
         ]
         # Do-not-contact first, in one write: from here on no export contains them.
-        entries = [self._put({**_key(DNC, f"{ch}#{c}"), "at": now}) for c, ch in contacts]
+        entries = [self._put({**key(DNC, f"{ch}#{c}"), "at": now}) for c, ch in contacts]
         self.client.transact_write_items(TransactItems=[*entries, self._bump()])
         for submission_id in {found["id"], *self._submissions_of(contacts)}:
             self._mark_unsubscribed(submission_id, now)
@@ -121,11 +126,11 @@ class DynamoStore:
             found = self._get(f"sub#{submission_id}", SUBMISSION)
             if found is None:
                 continue
-            keys = [_key(f"sub#{submission_id}", SUBMISSION)]
-            keys += [_key(e["pk"], e["sk"]) for e in _index_entries(_submission(found))]
+            keys = [key(f"sub#{submission_id}", SUBMISSION)]
+            keys += index_entries(from_item(found))  # already typed keys
             for purpose in ("confirm", "unsubscribe"):
                 if found.get(f"{purpose}_hash"):  # absorbed submissions have no tokens
-                    keys.append(_key(f"{purpose}#{found[f'{purpose}_hash']}", TOKEN))
+                    keys.append(key(f"{purpose}#{found[f'{purpose}_hash']}", TOKEN))
             deletes = [{"Delete": {"TableName": self.table, "Key": k}} for k in keys]
             self.client.transact_write_items(TransactItems=[*deletes, self._bump()])
             erased += 1
@@ -139,8 +144,8 @@ class DynamoStore:
             ("phone", do_not_contact.phones),
         ):
             for contact in sorted(contacts):
-                entry = {**_key(DNC, f"{channel}#{contact}"), "at": now}
-                self.client.put_item(TableName=self.table, Item=_wire(entry))
+                entry = {**key(DNC, f"{channel}#{contact}"), "at": now}
+                self.client.put_item(TableName=self.table, Item=wire(entry))
         return changed
 
     def _absorb_one(self, submission: Submission) -> bool:
@@ -148,7 +153,7 @@ class DynamoStore:
         try:
             self.client.transact_write_items(
                 TransactItems=[
-                    self._new(e) for e in (_item(submission), *_index_entries(submission))
+                    self._new(e) for e in (submission_item(submission), *index_entries(submission))
                 ]
             )
             return True
@@ -158,18 +163,18 @@ class DynamoStore:
         lower = [s for s, rank in STATE_RANK.items() if rank < STATE_RANK[submission.state]]
         if not lower:
             return False
-        marks = {f":was{i}": _serialize(state) for i, state in enumerate(lower)}
+        marks = {f":was{i}": serialize(state) for i, state in enumerate(lower)}
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key=_key(f"sub#{submission.id}", SUBMISSION),
+                Key=key(f"sub#{submission.id}", SUBMISSION),
                 UpdateExpression="SET #state = :state, confirmed_at = :c, unsubscribed_at = :u",
                 ConditionExpression=f"#state IN ({', '.join(marks)})",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={
-                    ":state": _serialize(submission.state),
-                    ":c": _serialize(submission.confirmed_at),
-                    ":u": _serialize(submission.unsubscribed_at),
+                    ":state": serialize(submission.state),
+                    ":c": serialize(submission.confirmed_at),
+                    ":u": serialize(submission.unsubscribed_at),
                     **marks,
                 },
             )
@@ -182,7 +187,7 @@ class DynamoStore:
     # -- reads ------------------------------------------------------------------------
 
     def submissions(self, state: State | None = None) -> Iterator[Submission]:
-        found = [_submission(item) for item in self._scan_submissions()]
+        found = [from_item(item) for item in self._scan_submissions()]
         found.sort(key=lambda s: (s.created_at, s.id))
         return iter([s for s in found if state is None or s.state == state])
 
@@ -207,28 +212,30 @@ class DynamoStore:
     # -- helpers ----------------------------------------------------------------------
 
     def _get(self, pk: str, sk: str) -> Item | None:
-        answer = self.client.get_item(TableName=self.table, Key=_key(pk, sk), ConsistentRead=True)
-        return _plain(answer["Item"]) if "Item" in answer else None
+        answer = self.client.get_item(
+            TableName=self.table, Key=key(pk, sk), ConsistentRead=True
+        )
+        return plain(answer["Item"]) if "Item" in answer else None
 
     def _query(self, pk: str) -> Iterator[Item]:
         request = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _serialize(pk)},
+            "ExpressionAttributeValues": {":pk": serialize(pk)},
             "ConsistentRead": True,
         }
         for page in self.client.get_paginator("query").paginate(**request):
-            yield from (_plain(item) for item in page["Items"])
+            yield from (plain(item) for item in page["Items"])
 
     def _scan_submissions(self) -> Iterator[Item]:
         request = {
             "TableName": self.table,
             "FilterExpression": "sk = :sub",
-            "ExpressionAttributeValues": {":sub": _serialize(SUBMISSION)},
+            "ExpressionAttributeValues": {":sub": serialize(SUBMISSION)},
             "ConsistentRead": True,
         }
         for page in self.client.get_paginator("scan").paginate(**request):
-            yield from (_plain(item) for item in page["Items"])
+            yield from (plain(item) for item in page["Items"])
 
     def _submissions_of(self, contacts: list[tuple[str, str]]) -> set[str]:
         ids: set[str] = set()
@@ -252,13 +259,13 @@ class DynamoStore:
         condition = "attribute_exists(pk) AND " + (
             "#state = :previous" if previous else "#state <> :state"
         )
-        values = {":state": _serialize(state), ":now": _serialize(now)}
+        values = {":state": serialize(state), ":now": serialize(now)}
         if previous:
-            values[":previous"] = _serialize(previous)
+            values[":previous"] = serialize(previous)
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": _key(f"sub#{submission_id}", SUBMISSION),
+                "Key": key(f"sub#{submission_id}", SUBMISSION),
                 "UpdateExpression": f"SET #state = :state, {stamp} = :now",
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#state": "state"},
@@ -270,9 +277,9 @@ class DynamoStore:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": _key(META, "revision"),
+                "Key": key(META, "revision"),
                 "UpdateExpression": "ADD n :one",
-                "ExpressionAttributeValues": {":one": _serialize(1)},
+                "ExpressionAttributeValues": {":one": serialize(1)},
             }
         }
 
@@ -282,56 +289,11 @@ class DynamoStore:
         return put
 
     def _put(self, item: Item) -> dict[str, Any]:
-        return {"Put": {"TableName": self.table, "Item": _wire(item)}}
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": _serialize(pk), "sk": _serialize(sk)}
-
-
-def _wire(item: Item) -> dict[str, Any]:
-    """An item in DynamoDB's typed JSON; keys may already be typed."""
-    return {k: v if isinstance(v, dict) else _serialize(v) for k, v in item.items()}
-
-
-def _plain(item: dict[str, Any]) -> Item:
-    return {k: _deserialize(v) for k, v in item.items()}
+        return {"Put": {"TableName": self.table, "Item": wire(item)}}
 
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _item(s: Submission) -> Item:
-    return {
-        **_key(f"sub#{s.id}", SUBMISSION),
-        **{name: getattr(s, name) for name in _TEXT_FIELDS},
-        "tags": list(s.tags),
-        "consents": json.dumps([c.__dict__ for c in s.consents], ensure_ascii=False),
-    }
-
-
-_TEXT_FIELDS = (
-    *("id", "kind", "nation", "routed_to", "lang", "source", "first_name", "last_name"),
-    *("email", "phone", "postcode", "message", "client_hash", "created_at", "state"),
-    *("confirmed_at", "unsubscribed_at"),
-)
-
-
-def _submission(item: Item) -> Submission:
-    fields = {name: str(item.get(name, "")) for name in _TEXT_FIELDS}
-    return Submission(
-        **{k: v for k, v in fields.items() if k not in ("kind", "state")},
-        kind=cast(Kind, fields["kind"]),
-        state=cast(State, fields["state"]),
-        tags=tuple(str(t) for t in item.get("tags", [])),
-        consents=tuple(ConsentProof(**c) for c in json.loads(str(item["consents"]))),
-    )
-
-
-def _index_entries(s: Submission) -> list[Item]:
-    entries = [{**_key(f"email#{s.email}", f"sub#{s.id}")}] if s.email else []
-    return entries + ([{**_key(f"phone#{s.phone}", f"sub#{s.id}")}] if s.phone else [])
 
 
 def _result(token: Item, state: State) -> TokenResult:
