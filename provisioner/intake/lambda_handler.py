@@ -29,12 +29,14 @@ import hmac
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from provisioner.intake.core import MAX_BODY_BYTES, Intake, IntakeRequest, IntakeResponse
+from provisioner.intake.directory import Directory, NationEntry
 
 ORIGIN_SECRET_HEADER = "x-horizon-origin-verify"
 FORWARDED_HOST_HEADER = "x-horizon-host"
@@ -92,7 +94,7 @@ def _body(event: Event) -> bytes:
     try:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
-        return b"\x00"  # not base64: the core refuses it as an unreadable form
+        return b"\xff"  # not base64: not UTF-8 either, so the core refuses it (400)
 
 
 def viewer_ip(address: str) -> str:
@@ -137,7 +139,6 @@ def from_environment(env: Mapping[str, str]) -> tuple[Intake, Trust]:
     """The Intake the Pulumi program configured: DynamoDB store, SES outbox, bundle."""
     import boto3  # imported here: the rest of the module is used without AWS
 
-    from provisioner.intake.directory import Directory
     from provisioner.intake.dynamo_store import DynamoStore
     from provisioner.intake.emails import LocalTemplates
     from provisioner.intake.outbox import SesOutbox
@@ -146,7 +147,7 @@ def from_environment(env: Mapping[str, str]) -> tuple[Intake, Trust]:
     session = boto3.Session()
     bundle = Path(env.get("INTAKE_BUNDLE") or DEFAULT_BUNDLE)
     intake = Intake(
-        Directory.from_sites(bundle / "sites"),
+        cloud_directory(bundle / "sites", env["INTAKE_SENDER"]),
         DynamoStore(session.client("dynamodb", endpoint_url=endpoint), env["INTAKE_TABLE"]),
         SesOutbox(session.client("sesv2", endpoint_url=endpoint)),
         LocalTemplates(bundle / "emails"),
@@ -154,3 +155,23 @@ def from_environment(env: Mapping[str, str]) -> tuple[Intake, Trust]:
         rate_limit=int(env.get("INTAKE_RATE_LIMIT") or 10),
     )
     return intake, Trust(env.get("INTAKE_ORIGIN_SECRET", ""))
+
+
+def cloud_directory(sites: Path, sender: str) -> Directory:
+    """The bundled nations, each sending from an address SES may send from.
+
+    The stack verifies the base domain only, and the function may send from that
+    domain only (its IAM policy), so a nation whose sender is elsewhere (a custom
+    domain) sends from `sender` under its own name.
+    """
+    domain = parseaddr(sender)[1].rpartition("@")[2].lower()
+    return Directory(
+        _sendable(n, sender, domain) for n in Directory.from_sites(sites).nations.values()
+    )
+
+
+def _sendable(nation: NationEntry, sender: str, domain: str) -> NationEntry:
+    address = parseaddr(nation.sender)[1]
+    if address.lower().endswith(f"@{domain}"):
+        return nation
+    return replace(nation, sender=formataddr((nation.name, parseaddr(sender)[1])))
