@@ -21,7 +21,7 @@ from s3_support import MotoServer
 from provisioner.intake import lambda_handler
 from provisioner.intake.core import Intake
 from provisioner.intake.dynamo_store import DynamoStore
-from provisioner.intake.lambda_handler import Trust, handle
+from provisioner.intake.lambda_handler import handle
 from provisioner.intake.tokens import keyed_hash
 
 SECRET = "origin-secret-from-the-stack"
