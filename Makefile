@@ -10,7 +10,7 @@ OUT ?= build
 DATA ?= data
 ARGS ?=
 
-.PHONY: deploy test lint format serve clean bench infra-preview infra-up help
+.PHONY: deploy test lint format serve clean bench infra-preview infra-up intake-package help
 
 help:
 	@echo "make deploy   build and publish every nation of $(SPEC) to $(OUT)/"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench    run the benchmark (writes bench-results/)"
 	@echo "make clean    remove $(OUT)/ and caches"
 	@echo "make infra-preview / infra-up   Pulumi preview / up of infra/ (needs the Pulumi CLI)"
+	@echo "make intake-package   the cloud intake's Lambda zip, from $(OUT)/ (after make deploy)"
 
 # `deploy` needs only the runtime dependencies; tests, lint and bench add the dev extras.
 $(STAMP): pyproject.toml
@@ -73,6 +74,10 @@ command -v pulumi >/dev/null 2>&1 || { \
   echo "then: cd infra && pulumi login && pulumi stack init $(STACK). Step by step: docs/aws.md" >&2; \
   exit 1; }
 endef
+
+# The Lambda function's code and the network it serves (nation.json, email templates).
+intake-package: $(STAMP)
+	$(BIN)/python scripts/intake_package.py --out $(OUT) --zip $(OUT)/intake-lambda.zip
 
 infra-preview: $(DEV_STAMP)
 	@$(PULUMI_CHECK)

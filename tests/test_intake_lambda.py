@@ -10,12 +10,21 @@ import json
 import urllib.request
 from email.message import Message
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from helpers import build_file_tree
-from intake_cloud import aws_env, client, create_table, moto  # noqa: F401
+from intake_cloud import (  # noqa: F401
+    BASE,
+    HASH_KEY,
+    SECRET,
+    aws_env,
+    client,
+    create_table,
+    event,
+    moto,
+    pledge_form,
+    write_network,
+)
 from s3_support import MotoServer
 
 from provisioner.intake import lambda_handler
@@ -24,60 +33,10 @@ from provisioner.intake.dynamo_store import DynamoStore
 from provisioner.intake.lambda_handler import handle
 from provisioner.intake.tokens import keyed_hash
 
-SECRET = "origin-secret-from-the-stack"
-HASH_KEY = "hash-key-from-the-stack"
-BASE = "horizon.example"
-PAGES = {
-    "home": {"fr": "index.html"},
-    "agir": {"fr": "agir/"},
-    "merci": {"fr": "merci/"},
-    "confirmation": {"fr": "confirmation/"},
-    "desinscription": {"fr": "desinscription/"},
-}
-
-
-def nation_json(slug: str, domain: str, parent: str | None, postcodes: list[str]) -> str:
-    return json.dumps(
-        {
-            "slug": slug,
-            "name": slug.replace("-", " ").title(),
-            "domain": domain,
-            "parent": parent,
-            "languages": ["fr"],
-            "pages": PAGES,
-            "geo": {"postcodes": postcodes},
-            "coverage": postcodes,
-            "intake": {
-                "consent": {"fr": {"email": "J'accepte d'être contacté·e par e-mail."}},
-                "privacy_version": {"fr": "ab" * 32},
-            },
-        }
-    )
-
-
-CONFIRM_TEMPLATE = json.dumps(
-    {
-        "SubjectPart": "Confirmez, {{first_name}}",
-        "TextPart": "Confirmez : {{confirm_url}}\nSe désinscrire : {{unsubscribe_url}}\n",
-        "HtmlPart": '<p><a href="{{confirm_url}}">Confirmer</a></p>',
-    }
-)
-
 
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
-    """What `scripts/intake_package.py` packs: nation.json files and email templates."""
-    nations = {
-        "hq": (BASE, None, []),
-        "liege": (f"liege.{BASE}", "hq", ["4000", "4020"]),
-        "marie-dubois": ("marie-dubois.be", "liege", ["4020"]),
-    }
-    files: dict[str, str | bytes] = {}
-    for slug, (domain, parent, postcodes) in nations.items():
-        files[f"sites/{slug}/nation.json"] = nation_json(slug, domain, parent, postcodes)
-        files[f"emails/{slug}/fr/confirm.json"] = CONFIRM_TEMPLATE
-    build_file_tree(tmp_path / "network", files)
-    return tmp_path / "network"
+    return write_network(tmp_path / "network")
 
 
 @pytest.fixture
@@ -98,51 +57,6 @@ def cloud(
         "INTAKE_BUNDLE": str(bundle),
         "INTAKE_ENDPOINT_URL": moto.url,
     }
-
-
-def event(
-    method: str,
-    path: str,
-    body: bytes = b"",
-    query: str = "",
-    via_cloudfront: bool = True,
-    host: str = f"liege.{BASE}",
-    viewer: str = "203.0.113.7:46532",
-    **headers: str,
-) -> dict[str, Any]:
-    """An API Gateway v2 event as CloudFront -> API Gateway deliver it."""
-    sent = {"host": "abc123.execute-api.eu-west-1.amazonaws.com"}
-    if body:
-        sent |= {"content-type": "application/x-www-form-urlencoded"}
-        sent["content-length"] = str(len(body))
-    if via_cloudfront:
-        sent |= {"x-horizon-origin-verify": SECRET, "x-horizon-host": host}
-        sent["cloudfront-viewer-address"] = viewer
-    sent |= {k.replace("_", "-"): v for k, v in headers.items()}
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": sent,
-        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "130.176.1.2"}},
-        "body": base64.b64encode(body).decode() if body else None,
-        "isBase64Encoded": bool(body),
-    }
-
-
-def pledge_form(nation: str = "liege", **fields: str) -> bytes:
-    values = {
-        "nation": nation,
-        "lang": "fr",
-        "source": "agir",
-        "first_name": "Léa",
-        "email": "lea.peeters@example.be",
-        "postcode": "4000",
-        "consent": "yes",
-        "website": "",
-    }
-    return urlencode(values | fields).encode()
 
 
 def sent_emails(moto: MotoServer) -> list[Message]:  # noqa: F811

@@ -212,9 +212,7 @@ class DynamoStore:
     # -- helpers ----------------------------------------------------------------------
 
     def _get(self, pk: str, sk: str) -> Item | None:
-        answer = self.client.get_item(
-            TableName=self.table, Key=key(pk, sk), ConsistentRead=True
-        )
+        answer = self.client.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True)
         return plain(answer["Item"]) if "Item" in answer else None
 
     def _query(self, pk: str) -> Iterator[Item]:
