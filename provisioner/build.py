@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,16 +14,30 @@ import yaml
 
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
-from provisioner.context import email_context, nation_data, network_data, page_context
+from provisioner.candidates.problems import Problem
+from provisioner.candidates.rules import CandidateRuleError, rule_problems
+from provisioner.candidates.site_content import load_site_content, site_fields
+from provisioner.context import nation_data, network_data
 from provisioner.errors import BlueprintError, NationError
+from provisioner.fingerprint import fingerprint, spec_inputs
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
+from provisioner.renderplan import (
+    ASSET,
+    EMAIL,
+    MANIFEST,
+    Output,
+    RenderPlan,
+    plan_outputs,
+    render_parts,
+)
 from provisioner.yamlsource import deep_merge
 
 AREAS = ("sites", "private", "emails")
-EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
+# Form strings (t.form.*) that are the consent wording, per channel (see intake/).
+CONSENT_KEYS = {"email": "consent", "phone": "consent_phone", "sms": "consent_sms"}
 # Bump when the output format changes, so every nation rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 
 
 class BuildInputError(NationError):
@@ -105,50 +121,114 @@ class Builder:
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
-        inputs = {
-            "format": [BUILD_FORMAT, __version__],
-            "nation": nation_data(self.network, nation),
-            "network": network_data(self.network),
-            "blueprint": self.catalog.digest(nation.blueprint),
-            "own_files": tree_digest([self.nations_dir / nation.slug]),
-            "private": self.audience.digest(nation) if self.audience else "",
-        }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return fingerprint(
+            {
+                "format": [BUILD_FORMAT, __version__],
+                "spec": spec_inputs(self.network, nation),
+                "blueprint": self.catalog.digest(nation.blueprint),
+                "own_files": tree_digest([self.nations_dir / nation.slug]),
+                "private": self.audience.digest(nation) if self.audience else "",
+            }
+        )
 
     def private_fingerprint(self, nation: Nation) -> str:
         """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
         if self.audience is None:
             return ""
         manifest = self.catalog.get(nation.blueprint).manifest
-        inputs = {
-            "format": [BUILD_FORMAT, __version__],
-            "supporters": self.audience.digest(nation),
-            "tags": list(nation.all_tags),
-            "coverage": list(nation.coverage),
-            "segments": manifest.segments,
-            "dialers": manifest.dialers,
+        return fingerprint(
+            {
+                "format": [BUILD_FORMAT, __version__],
+                "supporters": self.audience.digest(nation),
+                "tags": list(nation.all_tags),
+                "coverage": list(nation.coverage),
+                "segments": manifest.segments,
+                "dialers": manifest.dialers,
+            }
+        )
+
+    def site_content(self, nation: Nation) -> dict[str, Any] | None:
+        """The fields of the nation's site.yaml (None without one); raises when invalid."""
+        return site_fields(load_site_content(self.nations_dir / nation.slug))
+
+    def render_plan(self, nation: Nation, site: Mapping[str, Any] | None = None) -> RenderPlan:
+        """Every output of `nation`, with its templates and context (see renderplan.py).
+
+        `site`: site.yaml fields to use instead of reading the nation's file (`check`
+        passes what it could read of a broken file, to find the other problems too).
+        """
+        blueprint = self.catalog.get(nation.blueprint)
+        fields = self.site_content(nation) if site is None else site
+        base = {
+            "nation": nation_data(self.network, nation, fields),
+            "network": network_data(self.network),
+            "strings": self.strings[nation.blueprint],
         }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        own_assets = _folder_paths(self.nations_dir / nation.slug / "assets", "assets/")
+        outputs = plan_outputs(
+            blueprint, nation.languages, base, self.assets[nation.blueprint], own_assets
+        )
+        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
+        return RenderPlan(nation.slug, nation.blueprint, namespaced, base, outputs)
+
+    def rule_problems(self, nation: Nation, plan: RenderPlan | None = None) -> list[Problem]:
+        """Every breach of a candidate rule in the nation's own folder (rules.py); with
+        `plan`, also names none of its contexts defines (a lint `check` adds)."""
+        env = self.renderers[nation.blueprint].env
+        names = plan.context_names() if plan is not None else None
+        return rule_problems(env, self.nations_dir, nation.slug, names)
+
+    def render(self, plan: RenderPlan, output: Output) -> dict[str, str]:
+        """The rendered parts of one templated output; TemplateError with file:line."""
+        renderer = self.renderers[plan.blueprint]
+
+        def one(name: str, context: Mapping[str, Any]) -> str:
+            return renderer.render(plan.slug, name, dict(context), plan.namespaced)
+
+        return render_parts(output, one)
 
     def build(
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
     ) -> Build:
         """Everything of `nation`; `with_private=False` leaves its private lists out, for
-        a caller that reuses the live ones (see `Engine`)."""
-        blueprint = self.catalog.get(nation.blueprint)
+        a caller that reuses the live ones (see `BuildPool`).
+
+        Refuses (CandidateRuleError) a nation whose own files break a candidate rule.
+        """
+        plan = self.render_plan(nation)
+        problems = self.rule_problems(nation)
+        if problems:
+            raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        base = {
-            "nation": nation_data(self.network, nation, self.nations_dir / nation.slug),
-            "network": network_data(self.network),
-            "strings": self.strings[nation.blueprint],
-        }
-        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
-        result.files["sites"] = self._site(nation, blueprint, base, namespaced)
-        result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
+        for output in plan.outputs:
+            files = result.files[output.area]
+            if output.kind == MANIFEST:
+                files[output.path] = self._nation_json(nation, plan, files).encode()
+            elif output.kind == ASSET:
+                files[output.path] = _asset_bytes(output)
+            else:
+                files.update(self._output_files(plan, output))
         if self.audience is not None and with_private:
-            result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
+            result.files["private"], result.counts = self.private_files(nation)
         result.manifest()
         return result
+
+    def _nation_json(self, nation: Nation, plan: RenderPlan, files: dict[str, bytes]) -> str:
+        blueprint = self.catalog.get(nation.blueprint)
+        pages = {
+            page_id: {
+                lang: f"{lang}/{blueprint.page_path(page_id, lang)}" for lang in nation.languages
+            }
+            for page_id in blueprint.manifest.pages
+        }
+        intake = _intake_manifest(plan.base, files, pages)
+        return _public_manifest(plan.base["nation"], sorted(files), pages, intake)
+
+    def _output_files(self, plan: RenderPlan, output: Output) -> dict[str, bytes]:
+        parts = self.render(plan, output)
+        if output.kind == EMAIL:
+            return _email_files(plan.slug, output, parts)
+        return {output.path: parts["html"].encode()}
 
     def private_input_bytes(self) -> int:
         """Size of the supporter export (0 without one): decides where lists are built."""
@@ -158,47 +238,6 @@ class Builder:
         if self.audience is None:
             return {}, {}
         return self.audience.private_files(nation, self.catalog.get(nation.blueprint))
-
-    def _site(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for page_id, page in blueprint.manifest.pages.items():
-                ctx = page_context(base, blueprint, page_id, lang, at_root=False)
-                html = renderer.render(nation.slug, page.template, ctx, namespaced)
-                files[f"{lang}/{blueprint.page_path(page_id, lang)}"] = html.encode()
-        home = blueprint.manifest.pages["home"].template
-        root_ctx = page_context(base, blueprint, "home", nation.languages[0], at_root=True)
-        files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
-        files.update(self.assets[nation.blueprint])
-        files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
-        files["nation.json"] = _public_manifest(base["nation"], sorted(files)).encode()
-        return files
-
-    def _emails(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for email_id in blueprint.manifest.emails:
-                ctx = email_context(base, email_id, lang)
-                parts = {
-                    part: renderer.render(nation.slug, f"emails/{email_id}/{name}", ctx, namespaced)
-                    for part, name in EMAIL_PARTS.items()
-                }
-                template = {
-                    "TemplateName": f"{nation.slug}--{email_id}--{lang}",
-                    "SubjectPart": parts["subject"].strip(),
-                    "TextPart": parts["text"],
-                    "HtmlPart": parts["html"],
-                }
-                files[f"{lang}/{email_id}.json"] = _json(template).encode()
-                files[f"{lang}/{email_id}.html"] = parts["html"].encode()
-                files[f"{lang}/{email_id}.txt"] = parts["text"].encode()
-        return files
 
     def _strings(self, blueprint: Blueprint) -> dict[str, dict[str, Any]]:
         strings: dict[str, dict[str, Any]] = {}
@@ -217,8 +256,36 @@ class Builder:
         return files
 
 
+def _email_files(slug: str, output: Output, parts: dict[str, str]) -> dict[str, bytes]:
+    """An email's SES template (JSON) and its .html and .txt previews."""
+    template = {
+        "TemplateName": f"{slug}--{output.id}--{output.lang}",
+        "SubjectPart": parts["subject"].strip(),
+        "TextPart": parts["text"],
+        "HtmlPart": parts["html"],
+    }
+    return {
+        f"{output.path}.json": _json(template).encode(),
+        f"{output.path}.html": parts["html"].encode(),
+        f"{output.path}.txt": parts["text"].encode(),
+    }
+
+
+def _asset_bytes(output: Output) -> bytes:
+    if output.data is not None:
+        return output.data
+    assert output.source is not None
+    return output.source.read_bytes()
+
+
 def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
-    """Files under `folder`; a symlink leading outside it is an error, never published."""
+    """Contents of the files under `folder` (see `_folder_paths`)."""
+    return {name: path.read_bytes() for name, path in _folder_paths(folder, prefix).items()}
+
+
+def _folder_paths(folder: Path, prefix: str) -> dict[str, Path]:
+    """Files under `folder` by published name; a symlink leading outside it is an error,
+    never published."""
     if not folder.is_dir():
         return {}
     root = folder.resolve()
@@ -230,11 +297,39 @@ def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
             raise BuildInputError(
                 f"{path} links outside {folder}; copy the file into the folder instead"
             )
-        files[prefix + path.relative_to(folder).as_posix()] = path.read_bytes()
+        files[prefix + path.relative_to(folder).as_posix()] = path
     return files
 
 
-def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
+def _intake_manifest(
+    base: Mapping[str, Any], files: dict[str, bytes], pages: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """What intake needs to prove consent and to write from the nation (all public):
+    the exact consent wording per language and channel, the privacy notice's version
+    (SHA-256 of its page), and the sender of its emails."""
+    nation, strings = base["nation"], base["strings"]
+    form = {lang: strings[lang].get("form", {}) for lang in nation["languages"]}
+    address = nation["contact"].get("email") or base["network"]["controller"]["email"]
+    return {
+        "consent": {
+            lang: {ch: f.get(key, "") for ch, key in CONSENT_KEYS.items()}
+            for lang, f in form.items()
+        },
+        "privacy_version": {
+            lang: hashlib.sha256(files[path]).hexdigest()
+            for lang, path in pages.get("privacy", {}).items()
+            if path in files
+        },
+        "sender": str(Address(display_name=nation["name"], addr_spec=address)),
+    }
+
+
+def _public_manifest(
+    nation: dict[str, Any],
+    files: list[str],
+    pages: dict[str, dict[str, str]],
+    intake: dict[str, Any],
+) -> str:
     public_keys = (
         *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
         *("geo", "coverage", "tags", "inherited_tags", "all_tags"),
@@ -242,6 +337,8 @@ def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
     data = {key: nation[key] for key in public_keys}
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
+    data["pages"] = pages
+    data["intake"] = intake
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)

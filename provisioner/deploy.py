@@ -40,6 +40,7 @@ class Project:
     nations_dir: Path | None = None
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
+    intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,7 +95,7 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path)
+        audience = Audience(network, project.supporters, project.ledger_path, project.intake)
     return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 

@@ -34,14 +34,19 @@ BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
 LANGS = ("fr", "nl")
 PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy"]
+# Where intake sends people (issue 11): not in the navigation.
+INTAKE_PAGE_IDS = ["merci", "confirmation", "desinscription"]
 PAGE_PATHS = {
     "home": {"fr": "index.html", "nl": "index.html"},
     "agir": {"fr": "agir.html", "nl": "doe-mee.html"},
     "promesse": {"fr": "promesse.html", "nl": "belofte.html"},
     "evenements": {"fr": "evenements.html", "nl": "evenementen.html"},
     "privacy": {"fr": "vie-privee.html", "nl": "privacy.html"},
+    "merci": {"fr": "merci.html", "nl": "bedankt.html"},
+    "confirmation": {"fr": "confirmation.html", "nl": "bevestigd.html"},
+    "desinscription": {"fr": "desinscription.html", "nl": "uitgeschreven.html"},
 }
-EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
+EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder", "confirm"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
 EXPECTED = {
     "candidate": {
@@ -62,6 +67,7 @@ PLACEHOLDERS = [
     "last_name",
     "email",
     "unsubscribe_url",
+    "confirm_url",
     "event_name",
     "event_date",
     "event_place",
@@ -227,7 +233,8 @@ def page_context(blueprint: str, nation: dict[str, Any], page_id: str, lang: str
         "page": {"id": page_id, "lang": lang, "path": PAGE_PATHS[page_id][lang]},
         "nav": [
             {"id": pid, "href": link(pid), "current": pid == page_id}
-            for pid in manifest(blueprint)["pages"]
+            for pid, spec in manifest(blueprint)["pages"].items()
+            if spec.get("nav", True)
         ],
         "alternates": [
             {"lang": other, "href": link(page_id, other)}
@@ -318,21 +325,26 @@ def test_manifest_is_complete(name: str) -> None:
     assert data["description"]
     for key, value in EXPECTED[name].items():
         assert data[key] == value, key
-    assert list(data["pages"]) == PAGE_IDS
+    assert list(data["pages"]) == PAGE_IDS + INTAKE_PAGE_IDS
     for page_id, page in data["pages"].items():
-        assert page == {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        expected = {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        if page_id in INTAKE_PAGE_IDS:
+            expected["nav"] = False
+        assert page == expected
     assert data["emails"] == EMAILS
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_listed_template_exists(name: str) -> None:
-    templates = BLUEPRINTS / name / "templates"
+    # A template comes from the blueprint or, failing that, from the shared base.
+    folders = (BLUEPRINTS / name / "templates", BASE / "templates")
     data = manifest(name)
     for page in data["pages"].values():
-        assert (templates / page["template"]).is_file(), page["template"]
+        assert any((f / page["template"]).is_file() for f in folders), page["template"]
     for email_id in data["emails"]:
         for part in EMAIL_PARTS:
-            assert (templates / "emails" / email_id / part).is_file(), f"{email_id}/{part}"
+            path = f"emails/{email_id}/{part}"
+            assert any((f / path).is_file() for f in folders), path
 
 
 def test_base_files_exist() -> None:
@@ -403,8 +415,9 @@ def test_pages_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
         assert "&lt;d&#39;abord&gt;" in html or not full, "nation text must be escaped"
         if page_id == "home" and full:
             assert "Statbel" in html and "CC BY 4.0" in html
-        if page_id in ("agir", "promesse"):
-            assert f'action="https://{nation["domain"]}/api/' in html
+        if page_id in ("agir", "promesse", "home"):
+            # Host-relative: the same page posts to serve locally and to the domain live.
+            assert 'action="/api/' in html and 'name="website"' in html
             assert 'name="consent"' in html and "required" in html
         preview(f"{kind}-{'full' if full else 'bare'}/{lang}/{PAGE_PATHS[page_id][lang]}", html)
 

@@ -49,13 +49,12 @@ class NationEntry:
         )
 
     def page_path(self, page_id: str, lang: str) -> str | None:
-        """`<lang>/<path>` of a page (in another language when it lacks `lang`),
-        or None when the nation has no such page."""
+        """A page's path under the site root (`fr/merci.html`), in another language
+        when it lacks `lang`; None when the nation has no such page."""
         paths = self.pages.get(page_id)
         if not paths:
             return None
-        chosen = lang if lang in paths else next(iter(paths))
-        return f"{chosen}/{paths[chosen]}"
+        return paths.get(lang) or next(iter(paths.values()))
 
 
 class Directory:

@@ -13,7 +13,6 @@ as people type them) and many consents are missing, so the export filters matter
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 import unicodedata
@@ -27,6 +26,7 @@ from random import Random
 
 from faker import Faker
 
+from ..csvsafe import SafeCsvWriter, csv_bytes
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
@@ -98,8 +98,7 @@ def generate(
     supporters_path = out_dir / SUPPORTERS_FILE
     with private_writer(supporters_path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer = SafeCsvWriter(text, COLUMNS)
         for number in range(1, count + 1):
             row = factory.row(number)
             writer.writerow(row)
@@ -109,9 +108,7 @@ def generate(
         text.detach()  # private_writer closes the file
     ledger_path = out_dir / LEDGER_FILE
     with private_writer(ledger_path) as raw:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows([LEDGER_HEADER, *ledger])
-        raw.write(buffer.getvalue().encode("utf-8"))
+        raw.write(csv_bytes(LEDGER_HEADER, ledger)[0])
     return GenerationResult(supporters_path, ledger_path, count, len(ledger))
 
 

@@ -142,8 +142,12 @@ class LocalTarget(Target):
     def _mkdir(self, path: Path, area: str) -> None:
         mode = 0o700 if area in PRIVATE_AREAS else 0o755
         path.mkdir(parents=True, exist_ok=True, mode=mode)
-        if area in PRIVATE_AREAS:
-            os.chmod(path, mode)
+        if area in PRIVATE_AREAS:  # the area itself too: its listing names the nations
+            top = self.out / area
+            for folder in (path, *path.parents):
+                if not folder.is_relative_to(top):
+                    break
+                os.chmod(folder, mode)
 
     def releases(self, slug: str) -> list[str]:
         folder = self.out / "sites" / RELEASES / slug
