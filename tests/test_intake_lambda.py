@@ -10,6 +10,7 @@ import json
 import urllib.request
 from email.message import Message
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -207,3 +208,35 @@ def test_the_lambda_entry_point_reads_its_environment(
     assert answer["statusCode"] == 303 and answer["isBase64Encoded"] is True
     assert answer["headers"]["Cache-Control"] == "no-store"
     assert lambda_handler.handler(event("GET", "/api/nothing"), None)["statusCode"] == 404
+
+
+def test_an_ses_refusal_keeps_the_row_and_logs_no_address(
+    cloud: dict[str, str],
+    moto: MotoServer,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    intake, trust = lambda_handler.from_environment(
+        cloud | {"INTAKE_SENDER": "x@unverified.example"}
+    )
+    form = pledge_form(nation="marie-dubois", postcode="4020")
+    with caplog.at_level("INFO", logger="provisioner.intake"):
+        answer = handle(event("POST", "/api/pledge", form, host="marie-dubois.be"), intake, trust)
+    assert answer["statusCode"] == 303  # stored before mailing: acknowledged, kept
+    assert len(list(store_of(intake).submissions())) == 1
+    assert "confirmation email not sent: SES SendEmail failed: MessageRejected" in caplog.text
+    assert "lea.peeters" not in caplog.text and "@" not in caplog.text
+
+
+def test_ses_error_text_naming_recipients_stays_out_of_the_message() -> None:
+    from botocore.exceptions import ClientError
+
+    from provisioner.intake.outbox import OutboxError, SesOutbox
+
+    class Refusing:
+        def send_email(self, **request: Any) -> None:
+            text = "Email address is not verified: lea.peeters@example.be"
+            raise ClientError({"Error": {"Code": "MessageRejected", "Message": text}}, "SendEmail")
+
+    with pytest.raises(OutboxError) as caught:
+        SesOutbox(Refusing()).send(email.message.EmailMessage())
+    assert str(caught.value) == "SES SendEmail failed: MessageRejected"
