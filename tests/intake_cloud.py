@@ -22,13 +22,11 @@ from provisioner.intake.model import ConsentProof, Kind, Submission, Tokens
 from provisioner.intake.tokens import token_hash
 
 BASE = "horizon.example"
-PAGES = {
-    "home": {"fr": "index.html"},
-    "agir": {"fr": "agir/"},
-    "merci": {"fr": "merci/"},
-    "confirmation": {"fr": "confirmation/"},
-    "desinscription": {"fr": "desinscription/"},
+PAGES = {  # as a deploy writes them: paths under the site root
+    page: {"fr": f"fr/{page}.html"}
+    for page in ("index", "agir", "merci", "confirmation", "desinscription")
 }
+PAGES["home"] = PAGES.pop("index")
 
 
 def nation_json(slug: str, domain: str, parent: str | None, postcodes: list[str]) -> str:

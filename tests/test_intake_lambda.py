@@ -89,7 +89,7 @@ def test_pledge_is_stored_mailed_confirmed_and_unsubscribed(
         event("POST", "/api/pledge", pledge_form(), origin=f"https://liege.{BASE}"), intake, trust
     )
     assert answer["statusCode"] == 303
-    assert answer["headers"]["Location"] == "/fr/merci/"
+    assert answer["headers"]["Location"] == "/fr/merci.html"
     [stored] = list(store_of(intake).submissions())
     assert (stored.nation, stored.email, stored.state) == (
         "liege",
@@ -107,7 +107,7 @@ def test_pledge_is_stored_mailed_confirmed_and_unsubscribed(
 
     confirmed = handle(event("GET", "/api/confirm", query=confirm.query), intake, trust)
     assert confirmed["statusCode"] == 303
-    assert confirmed["headers"]["Location"] == "/fr/confirmation/"
+    assert confirmed["headers"]["Location"] == "/fr/confirmation.html"
     assert [s.id for s in store_of(intake).submissions("confirmed")] == [stored.id]
     again = handle(event("GET", "/api/confirm", query=confirm.query), intake, trust)
     assert again["statusCode"] == 410
@@ -133,7 +133,7 @@ def test_without_the_origin_secret_forwarded_headers_are_not_believed(
     mailed_before = len(sent_emails(moto))
     answer = handle(forged, intake, trust)
     assert answer["statusCode"] == 303
-    assert answer["headers"]["Location"] == "/liege/fr/merci/"  # not the nation's host
+    assert answer["headers"]["Location"] == "/liege/fr/merci.html"  # not the nation's host
     [stored] = list(store_of(intake).submissions())
     assert stored.client_hash == keyed_hash(HASH_KEY.encode(), "130.176.1.2")  # sourceIp
     [message] = sent_emails(moto)[mailed_before:]
@@ -192,7 +192,7 @@ def test_custom_domain_nation_sends_from_the_verified_domain(
     mailed_before = len(sent_emails(moto))
     form = pledge_form(nation="marie-dubois", postcode="4020")
     answer = handle(event("POST", "/api/pledge", form, host="marie-dubois.be"), intake, trust)
-    assert answer["statusCode"] == 303 and answer["headers"]["Location"] == "/fr/merci/"
+    assert answer["statusCode"] == 303 and answer["headers"]["Location"] == "/fr/merci.html"
     [message] = sent_emails(moto)[mailed_before:]
     assert message["From"] == f"Marie Dubois <no-reply@{BASE}>"
     assert urlsplit(link(message, "confirm")).netloc == "marie-dubois.be"

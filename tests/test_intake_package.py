@@ -102,7 +102,7 @@ def test_package_holds_code_and_network_and_its_handler_runs(
     result = json.loads(run.stdout)
     assert Path(result["file"]).is_relative_to(unpacked)  # not the checkout's copy
     assert result["answer"]["statusCode"] == 303
-    assert result["answer"]["headers"]["Location"] == "/fr/merci/"
+    assert result["answer"]["headers"]["Location"] == "/fr/merci.html"
 
 
 def test_same_network_gives_the_same_zip(tmp_path: Path) -> None:
