@@ -79,13 +79,23 @@ endef
 intake-package: $(STAMP)
 	$(BIN)/python scripts/intake_package.py --out $(OUT) --zip $(OUT)/intake-lambda.zip
 
+# The intake function's code must exist before Pulumi can upload it.
+define PACKAGE_CHECK
+test -f $(OUT)/intake-lambda.zip || { \
+  echo "error: $(OUT)/intake-lambda.zip is missing: run make deploy && make intake-package" >&2; \
+  echo "(with another OUT, also: pulumi config set horizon:intakePackage PATH)" >&2; \
+  exit 1; }
+endef
+
 infra-preview: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
+	@$(PACKAGE_CHECK)
 	cd infra && pulumi preview --stack $(STACK) --diff $(PULUMI_ARGS)
 
 # --parallel 5: Route 53 accepts 5 requests per second per account.
 infra-up: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
+	@$(PACKAGE_CHECK)
 	cd infra && pulumi up --stack $(STACK) --parallel 5 $(PULUMI_ARGS)
 	cd infra && pulumi stack output --stack $(STACK) --json > stack-outputs.$(STACK).json
 	@echo "stack outputs: infra/stack-outputs.$(STACK).json; publish with:"
