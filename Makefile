@@ -10,14 +10,15 @@ OUT ?= build
 DATA ?= data
 ARGS ?=
 
-.PHONY: deploy test lint format serve clean bench infra-preview infra-up intake-package help
+.PHONY: deploy test lint format serve clean bench bench-intake infra-preview infra-up intake-package help
 
 help:
 	@echo "make deploy   build and publish every nation of $(SPEC) to $(OUT)/"
 	@echo "make test     run the test suite"
 	@echo "make lint     ruff and mypy"
-	@echo "make serve    serve $(OUT)/sites on http://127.0.0.1:8000"
+	@echo "make serve    serve $(OUT)/sites and the forms' intake API on http://127.0.0.1:8000"
 	@echo "make bench    run the benchmark (writes bench-results/)"
+	@echo "make bench-intake   load-test the intake API on loopback (writes bench-results/)"
 	@echo "make clean    remove $(OUT)/ and caches"
 	@echo "make infra-preview / infra-up   Pulumi preview / up of infra/ (needs the Pulumi CLI)"
 	@echo "make intake-package   the cloud intake's Lambda zip, from $(OUT)/ (after make deploy)"
@@ -53,15 +54,20 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format provisioner tests scripts infra
 	$(BIN)/ruff check --fix provisioner tests scripts infra
 
+# The sites by path and by Host, plus the forms' API; submissions go to $(DATA)/intake.db
+# (source data, beside the central export), emails to $(OUT)/outbox/*.eml.
 serve: $(STAMP)
-	@echo "serving $(OUT)/sites on http://127.0.0.1:8000/<slug>/"
-	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(OUT)/sites
+	$(BIN)/provisioner serve --out $(OUT) --intake $(DATA)/intake.db $(ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
 
 bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+# Concurrent clients against a real `provisioner serve` on loopback; bounded (30 s).
+bench-intake: $(DEV_STAMP)
+	$(BIN)/python scripts/bench_intake.py $(ARGS)
 
 # The cloud side (infra/, docs/aws.md) needs the Pulumi CLI, which no Python package
 # ships: without it these targets say what to install and fail; they never pretend.

@@ -10,15 +10,13 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.rules import CandidateRuleError, rule_problems
 from provisioner.candidates.site_content import load_site_content, site_fields
 from provisioner.context import nation_data, network_data
-from provisioner.errors import BlueprintError, NationError
+from provisioner.errors import NationError
 from provisioner.fingerprint import fingerprint, spec_inputs
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
@@ -31,7 +29,6 @@ from provisioner.renderplan import (
     plan_outputs,
     render_parts,
 )
-from provisioner.yamlsource import deep_merge
 
 AREAS = ("sites", "private", "emails")
 # Form strings (t.form.*) that are the consent wording, per channel (see intake/).
@@ -240,15 +237,11 @@ class Builder:
         return self.audience.private_files(nation, self.catalog.get(nation.blueprint))
 
     def _strings(self, blueprint: Blueprint) -> dict[str, dict[str, Any]]:
-        strings: dict[str, dict[str, Any]] = {}
-        for lang in ("fr", "nl"):
-            merged: dict[str, Any] = {}
-            for folder in (self.catalog.base, blueprint.root):
-                path = folder / "i18n" / f"{lang}.yaml"
-                if path.is_file():
-                    merged = deep_merge(merged, _read_yaml(path))
-            strings[lang] = merged
-        return strings
+        languages = dict.fromkeys(lang for nation in self.network for lang in nation.languages)
+        country = self.network.info.country
+        return {
+            lang: self.catalog.strings(blueprint.name, lang, country).values for lang in languages
+        }
 
     def _shared_assets(self, blueprint: Blueprint) -> dict[str, bytes]:
         files = _folder_files(self.catalog.base / "assets", "assets/")
@@ -321,6 +314,10 @@ def _intake_manifest(
             if path in files
         },
         "sender": str(Address(display_name=nation["name"], addr_spec=address)),
+        # How forms' phones and postcodes are checked: the network's geography.
+        "country": base["network"].get("country") or "BE",
+        "postcode_pattern": base["network"]["geo"].get("postcode_pattern"),
+        "postcode_example": base["network"]["geo"].get("postcode_example") or "",
     }
 
 
@@ -346,13 +343,3 @@ def _public_manifest(
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BlueprintError(f"{path}: must be a mapping of strings")
-    return data

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.blueprints import Blueprint
+from provisioner.geo import Geography
 from provisioner.network import Nation, Network
 
 RECIPIENT_FIELDS = (
@@ -83,7 +84,8 @@ def _link(nation: Nation) -> dict[str, str]:
 
 
 def network_data(network: Network) -> dict[str, Any]:
-    return network.info.model_dump()
+    """The `network` variable: nations.yaml's `network`, plus what its geography says."""
+    return {**network.info.model_dump(), "geo": geo_facts(network.geography)}
 
 
 def page_context(
@@ -128,4 +130,16 @@ def email_context(base: Mapping[str, Any], email_id: str, lang: str) -> dict[str
         "t": base["strings"][lang],
         "email": {"id": email_id, "lang": lang},
         "recipient": {name: "{{" + name + "}}" for name in RECIPIENT_FIELDS},
+    }
+
+
+def geo_facts(geography: Geography | None) -> dict[str, Any]:
+    """Postcode format (for forms) and the data credit (for pages showing geography)."""
+    if geography is None:
+        return {"postcode_pattern": None, "postcode_example": "", "credit": None}
+    credit = geography.credit
+    return {
+        "postcode_pattern": geography.postcode_pattern.pattern,
+        "postcode_example": geography.postcode_example,
+        "credit": credit.__dict__ if credit else None,
     }

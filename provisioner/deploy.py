@@ -50,6 +50,11 @@ class Project:
         return self.supporters.parent / "do-not-contact.csv"
 
     @property
+    def erasures_path(self) -> Path | None:
+        """The erasure ledger (hashes only), beside the central export."""
+        return self.supporters.parent / "erased.csv" if self.supporters else None
+
+    @property
     def root(self) -> Path:
         return self.spec.parent
 
@@ -95,7 +100,9 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path, project.intake)
+        audience = Audience(
+            network, project.supporters, project.ledger_path, project.erasures_path, project.intake
+        )
     return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 
@@ -119,6 +126,8 @@ def deploy(
     target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
+        if isinstance(builder.audience, Audience):
+            builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(

@@ -58,6 +58,9 @@ class NationResult:
     counts: dict[str, int] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # True for an `unchanged` nation that was rebuilt (its inputs changed) and gave the
+    # same output; False when its fingerprint said there was nothing to rebuild.
+    rebuilt: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,7 +220,7 @@ class Engine:
         }
         result.error = None
         if published.release is None:  # same content as live: nothing new to serve
-            result.status = "unchanged"
+            result.status, result.rebuilt = "unchanged", True
             result.release = self.target.current_release(nation.slug)
             return
         result.status, result.release = "deployed", published.release

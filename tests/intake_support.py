@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import email.policy
 import os
 import re
 import shutil
@@ -98,11 +99,11 @@ def free_port() -> int:
 class Server:
     """`provisioner serve` in a child process, on a free loopback port."""
 
-    def __init__(self, root: Path, *extra: str):
+    def __init__(self, root: Path, *extra: str, intake: Path | None = None):
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.intake = root / "data" / "intake.db"
+        self.intake = intake or root / "data" / "intake.db"
         self.outbox = root / "build" / "outbox"
         self.args = [
             sys.executable, "-m", "provisioner", "serve", "--port", str(self.port),
@@ -141,8 +142,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(root: Path, *extra: str) -> Iterator[Server]:
-    server = Server(root, *extra).start()
+def serving(root: Path, *extra: str, intake: Path | None = None) -> Iterator[Server]:
+    server = Server(root, *extra, intake=intake).start()
     try:
         yield server
     finally:
@@ -161,7 +162,10 @@ def pledge(**fields: str) -> dict[str, str]:
 
 
 def messages(outbox: Path) -> list[Message]:
-    return [email.message_from_bytes(p.read_bytes()) for p in sorted(outbox.glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(outbox.glob("*.eml"))
+    ]
 
 
 def link(message: Message, action: str) -> str:

@@ -218,7 +218,7 @@ def problems(response: IntakeResponse) -> str:
     [
         ({"email": "ana@"}, "Adresse e-mail", "ce n&#x27;est pas une adresse e-mail"),
         ({"email": ""}, "Adresse e-mail", "ce champ est obligatoire"),
-        ({"postcode": "400"}, "Code postal", "un code postal belge a quatre chiffres"),
+        ({"postcode": "400"}, "Code postal", "ce n&#x27;est pas un code postal (exemple : 1000)"),
         ({"phone": "12"}, "Numéro de téléphone", "ce n&#x27;est pas un numéro de téléphone"),
         ({"first_name": "=HYPERLINK(1)"}, "Prénom", "ne commencez pas par = + - ou @"),
         ({"first_name": "A\x07na"}, "Prénom", "ce texte contient des caractères invisibles"),
@@ -243,7 +243,7 @@ def test_every_problem_is_listed_at_once_in_the_forms_language(intake: Intake) -
     page = problems(post(intake, form(lang="nl", email="x", postcode="12")))
     assert '<html lang="nl">' in page
     assert "<strong>E-mailadres</strong>: dit is geen e-mailadres" in page
-    assert "<strong>Postcode</strong>: een Belgische postcode heeft vier cijfers" in page
+    assert "<strong>Postcode</strong>: dit is geen postcode" in page
     assert 'href="/liege/nl/promesse-nl.html"' in page  # back to the form
 
 

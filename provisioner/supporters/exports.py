@@ -237,6 +237,7 @@ def _supporter_line(r: Supporter, tags: str, reachable: dict[str, Reachable]) ->
         r.sms_consent_date,
         r.sms_consent_source,
         r.created_at,
+        r.area,
     )
 
 

@@ -30,7 +30,7 @@ from ..csvsafe import SafeCsvWriter, csv_bytes
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
-from .records import COLUMNS, LEVELS
+from .records import LEVELS, REQUIRED_COLUMNS
 
 SUPPORTERS_FILE = "supporters.csv"
 LEDGER_FILE = "do-not-contact.csv"
@@ -98,7 +98,7 @@ def generate(
     supporters_path = out_dir / SUPPORTERS_FILE
     with private_writer(supporters_path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = SafeCsvWriter(text, COLUMNS)
+        writer = SafeCsvWriter(text, REQUIRED_COLUMNS)
         for number in range(1, count + 1):
             row = factory.row(number)
             writer.writerow(row)
@@ -172,7 +172,7 @@ class _RowFactory:
 
     def ledger_entries(self, row: list[str]) -> list[tuple[str, str, str]]:
         """Ledger lines for a supporter's phone and email, written as people type them."""
-        phone, email = row[COLUMNS.index("phone")], row[COLUMNS.index("email")]
+        phone, email = row[REQUIRED_COLUMNS.index("phone")], row[REQUIRED_COLUMNS.index("email")]
         added, reason = self._pick(self._dates), self._pick(_LEDGER_REASONS)
         entries = []
         if phone:
