@@ -3,7 +3,7 @@
 The zip holds what the function runs and reads:
 
     provisioner/                  the project's code (the same core as `serve`)
-    yaml/, boto3/, ...            its runtime dependencies, for Lambda's platform
+    yaml/, phonenumbers/, ...     its runtime dependencies, for Lambda's platform
     network/sites/<slug>/nation.json        every nation's pages, hosts, consent texts
     network/emails/<slug>/<lang>/*.json     its rendered email templates
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # What the intake imports at run time, by distribution name (versions: pyproject.toml).
-REQUIREMENTS = ("pyyaml", "boto3")
+REQUIREMENTS = ("pyyaml", "phonenumbers", "langcodes", "boto3")
 # Lambda: python3.12 on arm64 (infra/horizon_infra/intake.py).
 PLATFORM, PYTHON = "manylinux2014_aarch64", "3.12"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
