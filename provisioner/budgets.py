@@ -84,6 +84,17 @@ def tick() -> None:
         )
 
 
+def check_width(characters: int) -> None:
+    """Refuse a call that would make a string longer than one file may be."""
+    scope: _Scope | None = getattr(_active, "scope", None)
+    limit = scope.file_bytes if scope is not None else int(Budgets().file_mb * MB)
+    if characters > limit:
+        raise RenderTooLarge(
+            f"this would make a text of {characters:,} characters, over the budget of "
+            f"{limit / MB:g} MB per file (`budgets.file_mb` in nations.yaml)"
+        )
+
+
 def bounded_text(chunks: Iterable[str]) -> str:
     """Join a template's output stream, stopping once it is over the file budget."""
     scope: _Scope | None = getattr(_active, "scope", None)

@@ -19,7 +19,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from provisioner import budgets
+from provisioner import amplifiers, budgets
 from provisioner.blueprints import Blueprint
 from provisioner.errors import TemplateError
 from provisioner.strict import CampaignUndefined, make_strict
@@ -110,7 +110,7 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
     fail with their line even in a branch that a test render would not take.
     """
 
-    intercepted_binops = frozenset({"*", "**"})  # also stops constant folding of 9**9**9
+    intercepted_binops = frozenset({"*", "**", "%"})  # also stops constant folding of 9**9**9
 
     def join_path(self, template: str, parent: str) -> str:
         if not parent.startswith(NATION_PREFIX):
@@ -147,7 +147,13 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
             raise jinja2.exceptions.SecurityError(f"exponent {right} is too large")
         if operator == "*" and _repeat_length(left, right) > MAX_SEQUENCE:
             raise jinja2.exceptions.SecurityError("repeated value is too long")
+        if operator == "%" and isinstance(left, str):
+            amplifiers.check_percent(left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        amplifiers.check_call(__obj, args, kwargs)  # padding and replacing: bounded
+        return super().call(__context, __obj, *args, **kwargs)
 
 
 def _tick_every_loop(tree: nodes.Template, env: jinja2.Environment) -> None:
@@ -206,6 +212,7 @@ def make_environment(
     for unsafe in REMOVED_GLOBALS:
         env.globals.pop(unsafe, None)
     make_strict(env)
+    amplifiers.bounded_filters(env)
     env.budget_tick = budgets.tick  # type: ignore[attr-defined]
     return env
 

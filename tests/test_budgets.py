@@ -207,3 +207,60 @@ def test_preview_shows_the_budget_error_instead_of_hanging(tmp_path: Path) -> No
     assert "overrides/pages/home.html.j2:3" in state.error
     status, _, body = state.response("/")
     assert status == 500 and b"budgets.render_seconds" in body
+
+
+HUGE = 2_000_000_000  # 2 GB in one call: refused before it is made
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        f"{{{{ '%{HUGE}s'|format('x') }}}}",
+        f"{{{{ '%.{HUGE}f'|format(1) }}}}",
+        f"{{{{ '%*s'|format({HUGE}, 'x') }}}}",
+        f"{{{{ '%{HUGE}s' % 'x' }}}}",
+        f"{{{{ '%(a){HUGE}s' % {{'a': 1}} }}}}",
+        f"{{{{ '{{:>{HUGE}}}'.format('x') }}}}",
+        f"{{{{ '{{:{{}}}}'.format('x', {HUGE}) }}}}",
+        f"{{{{ '{{a:0>{HUGE}}}'.format_map({{'a': 1}}) }}}}",
+        f"{{{{ 'x'|center({HUGE}) }}}}",
+        f"{{{{ 'x'.ljust({HUGE}) }}}}",
+        f"{{{{ 'x'.rjust({HUGE}) }}}}",
+        f"{{{{ 'x'.zfill({HUGE}) }}}}",
+        f"{{{{ 'x'.center({HUGE}) }}}}",
+        f"{{{{ '\\t'.expandtabs({HUGE}) }}}}",
+        "{{ ('x' * 100000)|replace('x', 'y' * 100000) }}",
+        "{{ ('x' * 100000).replace('x', 'y' * 100000) }}",
+        "{{ ('x' * 100000)|indent(100000, true) }}",
+    ],
+)
+def test_one_call_asking_for_gigabytes_is_refused_before_it_runs(
+    tmp_path: Path, payload: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path)
+    monkeypatch.chdir(project.root)
+    override(project, payload)
+    started = time.monotonic()
+    problems = check_nation(project, "liege")
+    assert time.monotonic() - started < 10
+    assert [(p.file, p.line) for p in problems] == [(HOME, 3)], [str(p) for p in problems]
+    assert "over the budget of 5 MB per file" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ '%5s|%-8s|%.2f'|format('a', 'b', 3.14159) }}",
+        "{{ '%(name)s' % {'name': nation.name} }}",
+        "{{ '{:>10}'.format(nation.name) }}",
+        "{{ nation.name|center(30) }}",
+        "{{ 'a-b'|replace('-', ' / ') }}",
+        "{{ 'x\ty'.expandtabs(4) }}",
+        "{{ '<b>x</b>'|indent(2) }}",
+        "{{ '%d%%' % 50 }}",
+    ],
+)
+def test_ordinary_formatting_still_works(tmp_path: Path, payload: str) -> None:
+    project = make_project(tmp_path)
+    override(project, payload)
+    assert check_nation(project, "liege") == []
