@@ -92,7 +92,7 @@ def test_check_stops_a_runaway_render_at_its_line_within_the_budget(
     override(project, payload)
     started = time.monotonic()
     problems = check_nation(project, "liege")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # unbounded: hours; generous when loaded
     assert [(p.file, p.line) for p in problems] == [(HOME, line)], [str(p) for p in problems]
     assert TIMEOUT in problems[0].message and "budgets.render_seconds" in problems[0].message
 
@@ -140,7 +140,7 @@ def test_a_runaway_render_fails_alone_and_the_deploy_finishes(tmp_path: Path) ->
     override(project, NESTED_LOOPS)
     started = time.monotonic()
     report = deploy(project, Options(retries=0))
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60
     status = {n["slug"]: n["status"] for n in report["nations"]}
     assert status == {"hq": "deployed", "liege": "failed", "section-0": "deployed",
                       "section-1": "deployed"}  # fmt: skip
@@ -167,7 +167,7 @@ def test_a_stuck_worker_is_killed_and_replaced(
     override(project, NESTED_LOOPS)
     started = time.monotonic()
     report = deploy(project, Options(retries=0, processes=2, jobs=2))
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 90
     status = {n["slug"]: n["status"] for n in report["nations"]}
     assert status.pop("liege") == "failed"
     assert set(status.values()) == {"deployed"}  # the replacement worker built the rest
@@ -202,7 +202,7 @@ def test_preview_shows_the_budget_error_instead_of_hanging(tmp_path: Path) -> No
     state = SiteState(project, "liege")
     started = time.monotonic()
     state.rebuild()
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30
     assert state.error is not None and TIMEOUT in state.error
     assert "overrides/pages/home.html.j2:3" in state.error
     status, _, body = state.response("/")
@@ -242,7 +242,7 @@ def test_one_call_asking_for_gigabytes_is_refused_before_it_runs(
     override(project, payload)
     started = time.monotonic()
     problems = check_nation(project, "liege")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30
     assert [(p.file, p.line) for p in problems] == [(HOME, 3)], [str(p) for p in problems]
     assert "over the budget of 5 MB per file" in problems[0].message
 

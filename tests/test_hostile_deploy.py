@@ -102,7 +102,7 @@ def test_the_hostile_nation_fails_alone_and_the_rest_deploys(deployed) -> None:
     failed = next(n for n in report["nations"] if n["slug"] == HOSTILE)
     assert "budget of 3 s" in failed["error"]["message"]
     assert failed["error"]["location"].endswith(f"{HOSTILE}/overrides/pages/home.html.j2:2")
-    assert failed["duration_s"] < 15
+    assert failed["duration_s"] < 30
     assert HOSTILE in result.stdout and "budget of 3 s" in result.stdout
 
 
