@@ -104,7 +104,8 @@ def test_check_stops_a_runaway_render_at_its_line_within_the_budget(
         "{{ '{:>6000000}'.format('x') }}",
         "{{ 'x'|center(6000000) }}",
         "{% for i in range(100) %}{{ 'x' * 100000 }}{% endfor %}",  # 10 MB from a loop
-        "{% for i in range(100000) %}{% for j in range(1000) %}xxxxxxxxxx{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(1000) %}{{ 'x' * 999 }}"
+        "{% endfor %}{% endfor %}",  # nested loops, 100 GB if nothing stopped them
     ],
 )
 def test_an_oversize_page_fails_check_and_deploy_alone(
