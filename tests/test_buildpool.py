@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from helpers import mini_blueprints, nation, write_spec
 from provisioner import buildpool
 from provisioner.audience import Audience
 from provisioner.buildpool import BuildPool, _Worker
+from provisioner.candidates.problems import Problem
+from provisioner.candidates.site_content import SiteContentError
 from provisioner.deploy import Project, load, make_builder
+from provisioner.errors import NationError
 from provisioner.supporters.generate import generate
 
 CODES = ["4000", "4020", "4030", "4031", "4032", "4040", "4041", "4042"]
@@ -70,3 +74,20 @@ def test_live_lists_are_reused_without_building_any(project: Project) -> None:
     gone = pool.build(network.nations["s1"], "f", live=lambda: None)  # unreadable: rebuilt
     assert (gone.files["private"], gone.counts) == builder.private_files(network.nations["s1"])
     assert gone.counts["supporters"] > 0
+
+
+class ThreePartError(NationError):
+    """Its __init__ does not match NationError's pickling: it cannot be unpickled."""
+
+    def __init__(self, a: str, b: str, c: str):
+        super().__init__(a + b + c, "nations/x/overrides/pages/home.html.j2:3")
+
+
+def test_an_error_that_cannot_travel_back_from_a_worker_is_sent_as_a_nation_error() -> None:
+    sent = pickle.loads(pickle.dumps(buildpool._portable(ThreePartError("a", "b", "c"))))
+    assert isinstance(sent, NationError) and not sent.transient
+    assert str(sent) == "nations/x/overrides/pages/home.html.j2:3: ThreePartError: abc"
+    problems = [Problem("nations/x/site.yaml", 2, "colour: unknown field")]
+    kept = buildpool._portable(SiteContentError(problems))
+    assert type(kept) is SiteContentError
+    assert pickle.loads(pickle.dumps(kept)).problems == problems
