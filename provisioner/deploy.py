@@ -22,7 +22,7 @@ from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
-from provisioner.shard import Shard
+from provisioner.shard import Shard, run_scope
 from provisioner.spec import load_network
 from provisioner.state import State
 from provisioner.supporters import write_private_file
@@ -40,6 +40,7 @@ class Project:
     nations_dir: Path | None = None
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
+    intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,7 +108,9 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path, project.erasures_path)
+        audience = Audience(
+            network, project.supporters, project.ledger_path, project.erasures_path, project.intake
+        )
     return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 
@@ -134,6 +137,7 @@ def deploy(
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
+            target.start(run_scope(shard, project.spec.read_bytes(), new_run_id()))
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(
                 slug

@@ -30,14 +30,23 @@ BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
 LANGS = ("fr", "nl", "de")
 PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy"]
+# Where intake sends people (issue 11): not in the navigation.
+INTAKE_PAGE_IDS = ["merci", "confirmation", "desinscription"]
 PAGE_PATHS = {
     "home": {"fr": "index.html", "nl": "index.html", "de": "index.html"},
     "agir": {"fr": "agir.html", "nl": "doe-mee.html", "de": "mitmachen.html"},
     "promesse": {"fr": "promesse.html", "nl": "belofte.html", "de": "wahlversprechen.html"},
     "evenements": {"fr": "evenements.html", "nl": "evenementen.html", "de": "termine.html"},
     "privacy": {"fr": "vie-privee.html", "nl": "privacy.html", "de": "datenschutz.html"},
+    "merci": {"fr": "merci.html", "nl": "bedankt.html", "de": "danke.html"},
+    "confirmation": {"fr": "confirmation.html", "nl": "bevestigd.html", "de": "bestaetigt.html"},
+    "desinscription": {
+        "fr": "desinscription.html",
+        "nl": "uitgeschreven.html",
+        "de": "abgemeldet.html",
+    },
 }
-EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
+EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder", "confirm"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
 EXPECTED = {
     "candidate": {
@@ -238,21 +247,26 @@ def test_manifest_is_complete(name: str) -> None:
     assert data["description"]
     for key, value in EXPECTED[name].items():
         assert data[key] == value, key
-    assert list(data["pages"]) == PAGE_IDS
+    assert list(data["pages"]) == PAGE_IDS + INTAKE_PAGE_IDS
     for page_id, page in data["pages"].items():
-        assert page == {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        expected = {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        if page_id in INTAKE_PAGE_IDS:
+            expected["nav"] = False
+        assert page == expected
     assert data["emails"] == EMAILS
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_listed_template_exists(name: str) -> None:
-    templates = BLUEPRINTS / name / "templates"
+    # A template comes from the blueprint or, failing that, from the shared base.
+    folders = (BLUEPRINTS / name / "templates", BASE / "templates")
     data = manifest(name)
     for page in data["pages"].values():
-        assert (templates / page["template"]).is_file(), page["template"]
+        assert any((f / page["template"]).is_file() for f in folders), page["template"]
     for email_id in data["emails"]:
         for part in EMAIL_PARTS:
-            assert (templates / "emails" / email_id / part).is_file(), f"{email_id}/{part}"
+            path = f"emails/{email_id}/{part}"
+            assert any((f / path).is_file() for f in folders), path
 
 
 def test_base_files_exist() -> None:
@@ -299,14 +313,15 @@ def preview(path: str, text: str) -> None:
 def test_pages_render(builder: Builder, blueprint: str, kind: str, full: bool, lang: str) -> None:
     nation = sample_nation(builder, blueprint, kind, full, lang)
     pages = [(o, parts["html"]) for o, parts in rendered(builder, nation, PAGE) if o.lang == lang]
-    assert {o.id for o, _ in pages} == set(PAGE_IDS)
+    assert {o.id for o, _ in pages} == set(PAGE_IDS + INTAKE_PAGE_IDS)
     for output, html in pages:
         check_page_html(html, lang)
         assert "&lt;d&#39;abord&gt;" in html or not full, "nation text must be escaped"
         if output.id == "home" and full:
             assert "Statbel" in html and "CC BY 4.0" in html
-        if output.id in ("agir", "promesse"):
-            assert f'action="https://{nation.domain}/api/' in html
+        if output.id in ("agir", "promesse", "home"):
+            # Host-relative: the same page posts to serve locally and to the domain live.
+            assert 'action="/api/' in html and 'name="website"' in html
             assert 'name="consent"' in html and "required" in html
         preview(f"{nation.slug}/{output.path}", html)
 
