@@ -16,6 +16,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +52,23 @@ def _start_worker(builder: Builder) -> None:
 def _build_in_child(slug: str, fingerprint: str, with_private: bool) -> Build:
     builder = _Worker.builder
     assert builder is not None, "called outside a build worker"
-    return builder.build(builder.network.nations[slug], fingerprint, with_private)
+    try:
+        return builder.build(builder.network.nations[slug], fingerprint, with_private)
+    except Exception as exc:
+        raise _portable(exc) from None
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc`, or a NationError with its message, when it cannot be sent back whole: an
+    error the parent cannot unpickle breaks the pool, and every nation still building
+    in it would fail with this one."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        detail = exc.detail if isinstance(exc, NationError) else str(exc)
+        location = exc.location if isinstance(exc, NationError) else None
+        return UnportableError(f"{type(exc).__name__}: {detail}", location)
+    return exc
 
 
 def _ready() -> int:
@@ -65,6 +82,10 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: workers exit when their queue closes
         pass
+
+
+class UnportableError(NationError):
+    """A build failed with an error that could not travel back from its worker."""
 
 
 class WorkerCrashed(NationError):
