@@ -10,7 +10,7 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner import __version__
+from provisioner import __version__, budgets
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.rules import CandidateRuleError, rule_problems
@@ -202,14 +202,16 @@ class Builder:
         if problems:
             raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        for output in plan.outputs:
-            files = result.files[output.area]
-            if output.kind == MANIFEST:
-                files[output.path] = self._nation_json(nation, plan, files).encode()
-            elif output.kind == ASSET:
-                files[output.path] = _asset_bytes(output)
-            else:
-                files.update(self._output_files(plan, output, result.templates))
+        with budgets.rendering(nation.budgets):
+            for output in plan.outputs:
+                files = result.files[output.area]
+                if output.kind == MANIFEST:
+                    files[output.path] = self._nation_json(nation, plan, files).encode()
+                elif output.kind == ASSET:
+                    files[output.path] = _asset_bytes(output)
+                else:
+                    files.update(self._output_files(plan, output, result.templates))
+        budgets.check_sizes(nation.slug, result.files, nation.budgets)
         if self.audience is not None and with_private:
             result.files["private"], result.counts = self.private_files(nation)
         result.manifest()

@@ -5,9 +5,16 @@ GIL. The pool is forked before any worker thread starts (forking a multi-threade
 process can deadlock the child), from a builder whose blueprints are already loaded,
 so each process compiles each template once and shares everything else copy-on-write.
 
-The builder reaches the workers as the argument of their initializer: with the fork
+The builder reaches the workers as the argument of their process: with the fork
 start method it is inherited, never pickled, and this module holds no builder, so two
 pools in one process (a test, a preview beside a deploy) cannot see each other's.
+
+Each worker has its own pipe, so one that runs past its nation's deadline (a template
+stuck in a long call the render budget cannot interrupt, see budgets.py) is killed
+alone and replaced, while the other workers finish their builds. A replacement is
+forked while the engine's threads run: it only builds (the builder's data is loaded
+and its locks are free by then), and a replacement that got stuck anyway would meet
+the same deadline.
 """
 
 from __future__ import annotations
@@ -15,13 +22,16 @@ from __future__ import annotations
 import ctypes
 import gc
 import multiprocessing
-import os
 import pickle
+import queue
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
 
+from provisioner.budgets import BudgetError
 from provisioner.build import Build, Builder
 from provisioner.errors import NationError
 from provisioner.network import Nation
@@ -33,29 +43,36 @@ MIN_FOR_PROCESSES = 16  # below this many builds, forking costs more than it sav
 # otherwise end up with its own copy of every row (copy-on-write pages touched by
 # reference counting), about 0.5 GB per worker at a million supporters.
 LISTS_IN_WORKERS_MAX = 64 * 2**20
+# A worker is killed this long after it started a build: twice the nation's render
+# budget plus a margin, as the build also writes the nation's supporter lists.
+KILL_MARGIN_S = 10.0
 
 # A nation's live private lists and their counts, or None when they cannot be read.
 LivePrivate = Callable[[], tuple[dict[str, bytes], dict[str, int]] | None]
 
 
-class _Worker:
-    """What one worker process holds: the builder it inherited when it was forked."""
-
-    builder: Builder | None = None
-
-
-def _start_worker(builder: Builder) -> None:
-    _Worker.builder = builder
+def _serve(builder: Builder, conn: Connection) -> None:
+    """A worker process: build each requested nation and send the result back."""
     _die_with_parent()
-
-
-def _build_in_child(slug: str, fingerprint: str, with_private: bool) -> Build:
-    builder = _Worker.builder
-    assert builder is not None, "called outside a build worker"
-    try:
-        return builder.build(builder.network.nations[slug], fingerprint, with_private)
-    except Exception as exc:
-        raise _portable(exc) from None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        slug, fingerprint, with_private = request
+        try:
+            reply: tuple[str, Any] = (
+                "ok",
+                builder.build(builder.network.nations[slug], fingerprint, with_private),
+            )
+        except Exception as exc:  # the nation fails, the worker carries on
+            reply = ("error", _portable(exc))
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an error that cannot be pickled: send its text
+            conn.send(("error", NationError(f"{type(exc).__name__}: {reply[1]}")))
 
 
 def _portable(exc: Exception) -> Exception:
@@ -69,10 +86,6 @@ def _portable(exc: Exception) -> Exception:
         location = exc.location if isinstance(exc, NationError) else None
         return UnportableError(f"{type(exc).__name__}: {detail}", location)
     return exc
-
-
-def _ready() -> int:
-    return os.getpid()
 
 
 def _die_with_parent() -> None:
@@ -95,7 +108,7 @@ class WorkerCrashed(NationError):
 
 
 class BuildPool:
-    """`build(nation)` in a process pool, or in the calling thread for a few builds.
+    """`build(nation)` in worker processes, or in the calling thread for a few builds.
 
     `builds` is how many builds the run expects, `read_supporters` whether any of them
     needs fresh supporter lists; together they decide whether to fork, and whether the
@@ -106,11 +119,11 @@ class BuildPool:
     def __init__(self, builder: Builder, processes: int, builds: int, read_supporters: bool):
         self.builder = builder
         self.lists_in_workers = builder.private_input_bytes() <= LISTS_IN_WORKERS_MAX
-        self._pool: ProcessPoolExecutor | None = None
+        self._workers: _Workers | None = None
         if read_supporters and self.lists_in_workers:
             builder.prepare()  # read before forking: workers share the rows
         if builds >= MIN_FOR_PROCESSES and processes > 1:
-            self._pool = _fork(builder, processes)
+            self._workers = _Workers.fork(builder, processes)
         if read_supporters and not self.lists_in_workers:
             builder.prepare()  # read after forking: only this process holds the rows
 
@@ -125,29 +138,93 @@ class BuildPool:
         return build
 
     def _render(self, nation: Nation, fingerprint: str, with_private: bool) -> Build:
-        if self._pool is None:
+        if self._workers is None:
             return self.builder.build(nation, fingerprint, with_private)
-        try:
-            job = self._pool.submit(_build_in_child, nation.slug, fingerprint, with_private)
-            return job.result()
-        except BrokenProcessPool as exc:
-            raise WorkerCrashed(f"the build process of {nation.slug} died: {exc}") from exc
+        limit = 2 * nation.budgets.render_seconds + KILL_MARGIN_S
+        return self._workers.build(nation, (nation.slug, fingerprint, with_private), limit)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
 
-def _fork(builder: Builder, processes: int) -> ProcessPoolExecutor | None:
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    gc.freeze()  # keep the collector from touching (and copying) shared pages
-    pool = ProcessPoolExecutor(
-        max_workers=processes,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(builder,),
-    )
-    pool.submit(_ready).result()  # fork every worker now, while single-threaded
-    return pool
+@dataclass
+class _Child:
+    process: BaseProcess
+    conn: Connection
+
+
+class _Workers:
+    """Forked build processes, each behind its own pipe; one is lent per build."""
+
+    def __init__(self, builder: Builder, processes: int):
+        self._context = multiprocessing.get_context("fork")
+        self._builder = builder
+        self._idle: queue.Queue[_Child] = queue.Queue()
+        for _ in range(processes):
+            self._idle.put(self._spawn())
+
+    @classmethod
+    def fork(cls, builder: Builder, processes: int) -> _Workers | None:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        gc.freeze()  # keep the collector from touching (and copying) shared pages
+        return cls(builder, processes)  # forked now, while single-threaded
+
+    def _spawn(self) -> _Child:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(self._builder, theirs), daemon=True)
+        process.start()
+        theirs.close()
+        return _Child(process, ours)
+
+    def build(self, nation: Nation, request: tuple[str, str, bool], limit: float) -> Build:
+        """The build made by a free worker; past `limit` seconds the worker is killed."""
+        child = self._idle.get()
+        try:
+            child.conn.send(request)
+            if not child.conn.poll(limit):
+                child = self._replace(child)
+                raise BudgetError(
+                    f"the build of {nation.slug} was still running {limit:g} s after it "
+                    f"started, far past its render budget of "
+                    f"{nation.budgets.render_seconds:g} s (`budgets.render_seconds` in "
+                    "nations.yaml); its worker process was stopped"
+                )
+            status, value = child.conn.recv()
+        except (EOFError, OSError) as exc:
+            child = self._replace(child)
+            raise WorkerCrashed(f"the build process of {nation.slug} died: {exc!r}") from exc
+        finally:
+            self._idle.put(child)
+        if status == "error":
+            raise value
+        assert isinstance(value, Build)
+        return value
+
+    def _replace(self, child: _Child) -> _Child:
+        _stop(child, kill=True)
+        return self._spawn()
+
+    def close(self) -> None:
+        while True:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            _stop(child, kill=False)
+
+
+def _stop(child: _Child, kill: bool) -> None:
+    """End a worker: ask it to leave, or kill it (SIGKILL) when it is stuck."""
+    if not kill:
+        try:
+            child.conn.send(None)
+        except OSError:
+            kill = True
+        child.process.join(timeout=5)
+    if kill or child.process.is_alive():
+        child.process.kill()
+        child.process.join()
+    child.conn.close()

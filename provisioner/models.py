@@ -22,10 +22,28 @@ class Controller(Strict):
     dpo_email: str | None = None
 
 
+class Budgets(Strict):
+    """What one nation's build may take; see budgets.py. The defaults are generous
+    for any real site and stop a runaway template long before it hurts the others."""
+
+    file_mb: float = Field(default=5, gt=0, le=1024)  # one rendered file or asset
+    nation_mb: float = Field(default=50, gt=0, le=10240)  # all public files and emails
+    render_seconds: float = Field(default=20, gt=0, le=3600)  # rendering its templates
+
+
+class BudgetOverride(Strict):
+    """A nation's own budgets, over the network's: only the keys it names change."""
+
+    file_mb: float | None = Field(default=None, gt=0, le=1024)
+    nation_mb: float | None = Field(default=None, gt=0, le=10240)
+    render_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+
 class NetworkInfo(Strict):
     name: str
     base_domain: str
     controller: Controller
+    budgets: Budgets = Field(default_factory=Budgets)  # every nation's, unless it overrides
     country: str = "BE"  # ISO 3166-1 alpha-2; picks the geography, phones and postcodes
     geography: str | None = None  # a CSV geography file, relative to nations.yaml
 
@@ -81,6 +99,7 @@ class NationEntry(Strict):
     contact: Contact | None = None
     candidate: Candidate | None = None
     content: Content = Field(default_factory=Content)
+    budgets: BudgetOverride | None = None
 
 
 class SpecFile(Strict):

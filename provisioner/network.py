@@ -14,7 +14,15 @@ from typing import Any
 
 from provisioner.geo import Geography
 from provisioner.geo.claims import claimed_postcodes
-from provisioner.models import Candidate, Contact, Content, Geo, NationEntry, NetworkInfo
+from provisioner.models import (
+    Budgets,
+    Candidate,
+    Contact,
+    Content,
+    Geo,
+    NationEntry,
+    NetworkInfo,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Nation:
     children: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
     line: int | None = None
+    budgets: Budgets = field(default_factory=Budgets)
 
     @property
     def url(self) -> str:
@@ -130,7 +139,15 @@ def _resolve_one(
         candidate=entry.candidate,
         content=content,
         line=line,
+        budgets=_budgets(info, entry),
     )
+
+
+def _budgets(info: NetworkInfo, entry: NationEntry) -> Budgets:
+    """The network's budgets with the nation's own keys laid over them."""
+    if entry.budgets is None:
+        return info.budgets
+    return info.budgets.model_copy(update=entry.budgets.model_dump(exclude_none=True))
 
 
 def _with_tree(nation: Nation, children: list[str], coverage: set[str]) -> Nation:

@@ -19,6 +19,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from provisioner import amplifiers, budgets
 from provisioner.blueprints import Blueprint
 from provisioner.errors import TemplateError
 from provisioner.strict import CampaignUndefined, make_strict
@@ -109,7 +110,7 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
     fail with their line even in a branch that a test render would not take.
     """
 
-    intercepted_binops = frozenset({"*", "**"})  # also stops constant folding of 9**9**9
+    intercepted_binops = frozenset({"*", "**", "%"})  # also stops constant folding of 9**9**9
 
     def join_path(self, template: str, parent: str) -> str:
         if not parent.startswith(NATION_PREFIX):
@@ -136,6 +137,7 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
             if name_node.name in REMOVED_GLOBALS:
                 message = f"{name_node.name!r} is not available in templates"
                 raise ForbiddenSyntax(message, name_node.lineno, name, filename)
+        _tick_every_loop(tree, self)
         return tree
 
     def call_binop(
@@ -145,7 +147,27 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
             raise jinja2.exceptions.SecurityError(f"exponent {right} is too large")
         if operator == "*" and _repeat_length(left, right) > MAX_SEQUENCE:
             raise jinja2.exceptions.SecurityError("repeated value is too long")
+        if operator == "%" and isinstance(left, str):
+            amplifiers.check_percent(left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        amplifiers.check_call(__obj, args, kwargs)  # padding and replacing: bounded
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _tick_every_loop(tree: nodes.Template, env: jinja2.Environment) -> None:
+    """Start every loop, macro and call block body with `environment.budget_tick()`
+    (budgets.tick): a render past its nation's deadline stops at that line, whatever
+    it iterates or however it recurses (a macro calling itself twice needs no loop to
+    run for ever). An environment attribute, so no template variable can shadow it."""
+    bodies: Any = tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock))
+    for loop in bodies:
+        call = nodes.Call(nodes.EnvironmentAttribute("budget_tick"), [], [], None, None)
+        tick = nodes.ExprStmt(call)
+        tick.set_lineno(loop.lineno)
+        tick.set_environment(env)
+        loop.body.insert(0, tick)
 
 
 def _repeat_length(left: Any, right: Any) -> int:
@@ -190,6 +212,8 @@ def make_environment(
     for unsafe in REMOVED_GLOBALS:
         env.globals.pop(unsafe, None)
     make_strict(env)
+    amplifiers.bounded_filters(env)
+    env.budget_tick = budgets.tick  # type: ignore[attr-defined]
     return env
 
 
@@ -209,7 +233,11 @@ class Renderer:
         """Render template `name` for nation `slug`; raise TemplateError with file:line."""
         full_name = f"{NATION_PREFIX}{slug}/{name}" if namespaced else name
         try:
-            return self.env.get_template(full_name).render(context)
+            template = self.env.get_template(full_name)
+            return budgets.bounded_text(template.generate(context))
+        except (budgets.RenderTimeout, budgets.RenderTooLarge) as exc:
+            where = template_location(exc.__traceback__) or _template_file(template)
+            raise budgets.BudgetError(str(exc), where) from None
         except ForbiddenSyntax as exc:
             location = f"{exc.filename or exc.name}:{exc.lineno}"
             raise TemplateError(f"forbidden in templates: {exc.message}", location) from exc
@@ -228,6 +256,10 @@ class Renderer:
         except RENDER_ERRORS as exc:
             where = template_location(exc.__traceback__)
             raise TemplateError(f"template error: {exc}", where) from exc
+
+
+def _template_file(template: jinja2.Template) -> str | None:
+    return template.filename or template.name
 
 
 def template_location(tb: TracebackType | None) -> str | None:

@@ -66,9 +66,9 @@ PHONES = [
 ]
 
 
-def live_cells(path: Path) -> list[tuple[int, str, str]]:
+def live_cells(path: Path, errors: str = "strict") -> list[tuple[int, str, str]]:
     """(line, column, cell) of every cell of `path` a spreadsheet would run."""
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors=errors, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
         found = [(1, "header", name) for name in header if is_live(name, phone=False)]

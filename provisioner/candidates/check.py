@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provisioner import budgets
 from provisioner.build import Builder
 from provisioner.candidates.output import SourceLines, image_problems, site_problems
 from provisioner.candidates.overrides import override_names
@@ -53,7 +54,8 @@ def check_nation(project: Project, slug: str) -> list[Problem]:
         fallback = Problem(shown_path(project.spec), nation.line, "")
         problems += content_problems(folder, dict(plan.base["nation"]), source, fallback)
     problems += builder.rule_problems(nation, plan)
-    problems += _render_problems(builder, plan)
+    with budgets.rendering(nation.budgets):  # one deadline for the nation, as in deploy
+        problems += _render_problems(builder, plan)
     if not problems:  # links and images only make sense on a site that builds
         problems += _output_problems(builder, nation, folder)
     problems += image_problems(folder / "assets", shown_path(folder / "assets"))
@@ -73,15 +75,20 @@ def _read_site(folder: Path) -> tuple[dict[str, Any], YamlSource | None, list[Pr
 
 
 def _render_problems(builder: Builder, plan: RenderPlan) -> list[Problem]:
-    """Render every planned template on its own; one problem per failing template."""
+    """Render every planned template on its own; one problem per failing template.
+
+    A budget exceeded ends the round: past the deadline every other template would
+    fail too, and the first one named is the one to fix."""
     problems = []
     for output in plan.templated():
         for name in output.templates.values():
             try:
                 builder.render(plan, replace(output, templates={"part": name}))
-            except TemplateError as exc:
+            except (TemplateError, budgets.BudgetError) as exc:
                 message = str(exc).removeprefix(f"{exc.location}: ")
                 problems.append(Problem.at(exc.location, message, name))
+                if isinstance(exc, budgets.BudgetError):
+                    return problems
     return problems
 
 
