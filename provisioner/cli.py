@@ -257,30 +257,39 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     help="Central supporter export; the erasure ledger is erased.csv beside it. "
     "Default: data/supporters.csv beside the spec.",
 )
-def erase_command(
-    spec: Path, out: Path, email: str | None, phone: str | None, id_: str | None,
-    supporters: Path | None,
-) -> None:  # fmt: skip
-    """Erase one person (GDPR art. 17) from every nation's lists, for good."""
+@click.option("--target", type=click.Choice(["local", "s3"]), default="local", show_default=True)
+@click.option(
+    "--stack-outputs",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="s3: JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
+)
+def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any) -> None:
+    """Erase one person (GDPR art. 17) from every nation's lists, for good.
+
+    Every contact point on the person's records (email, phone, id) is added to the
+    erasure ledger as a hash and removed from every private file; no later deploy
+    exports them, even while the central export still holds them.
+    """
     from provisioner.erase import erase, person_from
 
-    given = [(k, v) for k, v in (("email", email), ("phone", phone), ("id", id_)) if v]
+    given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
+    given = [(kind, value) for kind, value in given if value]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --email, --phone or --id")
     person = person_from(*given[0])
-    project = Project(
-        spec=spec, out=out, supporters=supporters or spec.parent / "data" / "supporters.csv"
-    )
-    result = erase(project, person).as_dict()
+    data = supporters or spec.parent / "data" / "supporters.csv"
+    project = Project(spec=spec, out=out, supporters=data)
+    target = make_target(params["target"], params)
+    result = erase(project, person, target).as_dict()
     kinds = ", ".join(result["kinds"])
-    click.echo(
-        f"{kinds}: {result['newly_added']} new entr(y/ies) in {project.erasures_path} (hashes only)"
-    )
+    click.echo(f"{kinds}: {result['newly_added']} new in {project.erasures_path} (hashes only)")
+    where = out / "private" if target is None else f"the {params['target']} target"
     for place, rows in result["found"].items():
-        click.echo(f"  removed {rows} row(s) from {out / 'private' / place}")
+        click.echo(f"  removed {rows} row(s) from {where}/{place}")
     if not result["found"]:
-        click.echo(f"  found in no private file under {out / 'private'}")
-    click.echo("the next deploy exports them nowhere; the central CRM must erase them too")
+        click.echo(f"  found in no private file of {where}")
+    click.echo("the next deploy exports them nowhere; erase them from the central CRM too")
 
 
 @cli.command()

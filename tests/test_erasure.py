@@ -110,7 +110,7 @@ def test_erase_by_id_and_by_phone_report_where_the_person_was(root: Path) -> Non
     assert f"private/{SIBLING}/supporters.csv" in by_id.stdout
     assert "private/eline-mertens" not in by_id.stdout
     again = cli(root, "erase", "--id", person["id"])
-    assert ": 0 new entr" in again.stdout and "found in no private file" in again.stdout
+    assert ": 0 new in" in again.stdout and "found in no private file" in again.stdout
     bad = cli(root, "erase", "--phone", "12")
     assert bad.returncode == 2 and "erase --phone" in bad.stderr
     both = cli(root, "erase", "--id", "x", "--email", "a@b.be")
