@@ -432,6 +432,40 @@ def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | No
     click.secho(f"{slug}: OK", fg="green")
 
 
+@cli.command(name="inbox")
+@spec_option
+@out_option
+@click.option(
+    "--stack-outputs",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
+)
+@click.option("--no-publish", is_flag=True, help="Accept uploads into nations/ only.")
+def inbox_command(spec: Path, out: Path, no_publish: bool, **params: Any) -> None:
+    """Check candidates' uploads (S3 inbox/<slug>/), accept the good ones, publish them."""
+    from provisioner.candidates.inbox import S3Inbox, take_inbox
+    from provisioner.targets.s3 import S3Target
+
+    target = make_target("s3", params)
+    assert isinstance(target, S3Target)
+    project = _project(spec, out, {})
+    network = load(project)
+    candidates = {n.slug for n in network if n.kind == "candidate"}
+    outcomes = take_inbox(project, S3Inbox(target.s3, target.private), candidates)
+    for outcome in outcomes:
+        verdict = "accepted" if outcome.accepted else "rejected"
+        click.echo(f"{outcome.slug}: {verdict} ({len(outcome.files)} file(s))")
+        for problem in outcome.problems:
+            click.echo(f"  {problem}")
+    accepted = [o.slug for o in outcomes if o.accepted]
+    if accepted and not no_publish:
+        report = deploy(project, Options(), only=accepted, target=target)
+        _print_recap(report)
+    if any(not o.accepted for o in outcomes):
+        sys.exit(1)
+
+
 @cli.command()
 @spec_option
 @click.argument("slug")
