@@ -281,6 +281,12 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     default=None,
     help="s3: JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
 )
+@click.option(
+    "--intake",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Intake store to erase from. Default: intake.db beside the supporters, when it exists.",
+)
 def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any) -> None:
     """Erase one person (GDPR art. 17) from every nation's lists, for good.
 
@@ -289,6 +295,7 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     exports them, even while the central export still holds them.
     """
     from provisioner.erase import erase, person_from
+    from provisioner.intake.sqlite_store import SqliteStore
 
     given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
     given = [(kind, value) for kind, value in given if value]
@@ -298,7 +305,13 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     data = supporters or spec.parent / "data" / "supporters.csv"
     project = Project(spec=spec, out=out, supporters=data)
     target = make_target(params["target"], params)
-    result = erase(project, person, target).as_dict()
+    intake = params["intake"] or data.parent / "intake.db"
+    stores = [SqliteStore(intake)] if intake.is_file() else []
+    try:
+        result = erase(project, person, target, stores).as_dict()
+    finally:
+        for store in stores:
+            store.close()
     kinds = ", ".join(result["kinds"])
     click.echo(f"{kinds}: {result['newly_added']} new in {project.erasures_path} (hashes only)")
     where = out / "private" if target is None else f"the {params['target']} target"
@@ -306,6 +319,8 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
         click.echo(f"  removed {rows} row(s) from {where}/{place}")
     if not result["found"]:
         click.echo(f"  found in no private file of {where}")
+    if stores:
+        click.echo(f"  removed {result['intake_records_removed']} submission(s) from {intake}")
     click.echo("the next deploy exports them nowhere; erase them from the central CRM too")
 
 

@@ -190,7 +190,7 @@ def test_accents_and_other_scripts_stay_welcome(tmp_path: Path) -> None:
 def test_the_quarantine_file_is_harmless_to_open(tmp_path: Path) -> None:
     hostile = [
         cp1252_row(1),
-        row(2, first_name="=HYPERLINK(\"http://evil.example\",\"x\")").encode(),
+        row(2, first_name='=HYPERLINK("http://evil.example","x")').encode(),
         row(3, last_name="Du\u202epont").encode(),
         row(4, postcode="\x07").encode(),
         row(5, level='"vip\r\n=1+1"').encode(),
