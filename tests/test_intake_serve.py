@@ -30,6 +30,7 @@ from intake_support import (
 
 from provisioner.intake.sqlite_store import SqliteStore
 from provisioner.intake.tokens import keyed_hash
+from provisioner.security_headers import security_headers
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,20 @@ def test_every_nation_is_served_by_path_and_by_host(network: Path, server: Serve
     for hidden in ("/.releases/", "/liege/../../private/liege/supporters.csv", "/nope/"):
         assert httpx.get(server.url + hidden).status_code == 404, hidden
     assert httpx.post(f"{server.url}/liege/").status_code == 405
+
+
+def test_every_response_carries_the_security_headers(server: Server) -> None:
+    expected = {name.lower(): value for name, value in security_headers().items()}
+    for response in (
+        httpx.get(f"{server.url}/marie-dubois/"),
+        httpx.get(f"{server.url}/liege/assets/style.css"),
+        httpx.get(f"{server.url}/nope/"),
+        post(server, "pledge", {"email": "not-an-address"}),
+    ):
+        got = {name: response.headers.get(name) for name in expected}
+        assert got == expected, response.url
+    csp = httpx.get(f"{server.url}/hq/").headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
 
 
 def test_pledge_confirm_and_unsubscribe_through_the_links_of_the_email(

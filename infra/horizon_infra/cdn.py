@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from horizon_infra.routing import Routing
+from provisioner.security_headers import cloudfront_security_headers_config
 
 # AWS managed cache policy "CachingOptimized": no cookies or query strings in the key.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -66,6 +67,14 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
+        # The one definition of the headers (provisioner/security_headers.py), also used
+        # by `provisioner serve`: the cloud and the local server cannot drift apart.
+        self.headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            comment="HSTS, nosniff, CSP (own origin only), no framing, referrer policy",
+            security_headers_config=cloudfront_security_headers_config(),
+            opts=child,
+        )
         self.distributions: list[aws.cloudfront.Distribution] = []
         # More origins and path behaviours every distribution gets (the intake API).
         self.extra_origins: list[dict[str, Any]] = []
@@ -98,6 +107,7 @@ class Cdn(pulumi.ComponentResource):
                 "allowed_methods": ["GET", "HEAD"],
                 "cached_methods": ["GET", "HEAD"],
                 "cache_policy_id": CACHING_OPTIMIZED,
+                "response_headers_policy_id": self.headers.id,
                 "compress": True,
                 "function_associations": [
                     {"event_type": "viewer-request", "function_arn": self.function.arn}

@@ -37,8 +37,42 @@ function withIndex(uri) {
   return last.includes('.') ? uri : uri + '/index.html';
 }
 
+// A dot segment ("." or "..", also percent-encoded, or behind a backslash) could climb
+// out of the nation's release prefix once the URI is rewritten: refuse it outright.
+const DOT_SEGMENT = /(^|[\/\\])\.{1,2}([\/\\]|$)/;
+
+function decodedForms(uri) {
+  const forms = [uri];
+  let current = uri;
+  for (let round = 0; round < 3; round++) { // %252e%252e is %2e%2e once decoded
+    let next;
+    try {
+      next = decodeURIComponent(current);
+    } catch (err) {
+      return null; // malformed percent-encoding
+    }
+    if (next === current) {
+      break;
+    }
+    forms.push(next);
+    current = next;
+  }
+  return forms;
+}
+
+function unsafe(uri) {
+  if (!uri.startsWith('/')) {
+    return true;
+  }
+  const forms = decodedForms(uri);
+  return forms === null || forms.some((form) => DOT_SEGMENT.test(form) || form.includes('\0'));
+}
+
 async function handler(event) {
   const request = event.request;
+  if (unsafe(request.uri)) {
+    return { statusCode: 400, statusDescription: 'Bad Request' };
+  }
   const host = request.headers.host ? request.headers.host.value.toLowerCase() : '';
   const slug = await slugFor(host);
   const release = slug ? await lookup('r:' + slug) : null;

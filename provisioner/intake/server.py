@@ -27,6 +27,7 @@ from provisioner.intake.directory import Directory
 from provisioner.intake.emails import LocalTemplates
 from provisioner.intake.outbox import EmlOutbox, Outbox, SmtpOutbox, smtp_address
 from provisioner.intake.sqlite_store import SqliteStore
+from provisioner.security_headers import SecurityHeadersMiddleware
 
 SECRET_ENV = "PROVISIONER_INTAKE_SECRET"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -74,7 +75,9 @@ def build_app(options: ServeOptions) -> tuple[Starlette, Directory]:
         secret=load_secret(options.intake),
         rate_limit=options.rate_limit,
     )
-    app = create_app(intake, sites, options.listen_hosts(), options.middleware)
+    # The one definition of the headers, also the CloudFront response headers policy.
+    headers = Middleware(SecurityHeadersMiddleware)
+    app = create_app(intake, sites, options.listen_hosts(), [headers, *options.middleware])
     return app, directory
 
 
