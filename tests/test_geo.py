@@ -80,7 +80,8 @@ def test_csv_geography_of_any_country(tmp_path: Path) -> None:
 
 
 def test_csv_geography_errors_name_every_line_at_once(tmp_path: Path) -> None:
-    text = "code,name,kind,parent,postcodes\nA,Alpha,land,,\nA,Again,land,,\nB,,land,,\nC,Gamma,town,Z,\n"
+    text = "code,name,kind,parent,postcodes\nA,Alpha,land,,\nA,Again,land,,\nB,,land,,\n"
+    text += "C,Gamma,town,Z,\n"
     with pytest.raises(GeographyError) as info:
         load_geography("XX", csv_geo(tmp_path, text))
     message = str(info.value)

@@ -5,9 +5,9 @@
     0363,Amsterdam,gemeente,NL-NH,1011 AB|1012 CD
 
 `parent` is the code of the enclosing area (empty for a top-level area); `postcodes`
-are the postcodes the area spans, separated by `|` (a postcode may hold a space). A postcode listed by
-several areas spans all of them (that is what makes it legal for unrelated nations to
-share it). The French geography the project ships is a file in this format.
+are the postcodes the area spans, separated by `|` (a postcode may hold a space). A
+postcode listed by several areas spans all of them (that is what makes it legal for
+unrelated nations to share it). The French geography the project ships is a file in this format.
 """
 
 from __future__ import annotations
