@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
-from provisioner.context import email_context, nation_data, network_data, page_context
-from provisioner.errors import BlueprintError, NationError
+from provisioner.candidates.problems import Problem
+from provisioner.candidates.rules import CandidateRuleError, rule_problems
+from provisioner.candidates.site_content import load_site_content, site_fields
+from provisioner.context import nation_data, network_data
+from provisioner.errors import NationError
+from provisioner.fingerprint import fingerprint, spec_inputs
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
 from provisioner.sestemplates import split, template_json, template_name
-from provisioner.yamlsource import deep_merge
+from provisioner.renderplan import (
+    ASSET,
+    EMAIL,
+    MANIFEST,
+    Output,
+    RenderPlan,
+    plan_outputs,
+    render_parts,
+)
 
 AREAS = ("sites", "private", "emails")
-EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
 # Bump when the output format changes, so every nation rebuilds once.
 BUILD_FORMAT = 2
 
@@ -110,50 +120,105 @@ class Builder:
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
-        inputs = {
-            "format": [BUILD_FORMAT, __version__],
-            "nation": nation_data(self.network, nation),
-            "network": network_data(self.network),
-            "blueprint": self.catalog.digest(nation.blueprint),
-            "own_files": tree_digest([self.nations_dir / nation.slug]),
-            "private": self.audience.digest(nation) if self.audience else "",
-        }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return fingerprint(
+            {
+                "format": [BUILD_FORMAT, __version__],
+                "spec": spec_inputs(self.network, nation),
+                "blueprint": self.catalog.digest(nation.blueprint),
+                "own_files": tree_digest([self.nations_dir / nation.slug]),
+                "private": self.audience.digest(nation) if self.audience else "",
+            }
+        )
 
     def private_fingerprint(self, nation: Nation) -> str:
         """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
         if self.audience is None:
             return ""
         manifest = self.catalog.get(nation.blueprint).manifest
-        inputs = {
-            "format": [BUILD_FORMAT, __version__],
-            "supporters": self.audience.digest(nation),
-            "tags": list(nation.all_tags),
-            "coverage": list(nation.coverage),
-            "segments": manifest.segments,
-            "dialers": manifest.dialers,
+        return fingerprint(
+            {
+                "format": [BUILD_FORMAT, __version__],
+                "supporters": self.audience.digest(nation),
+                "tags": list(nation.all_tags),
+                "coverage": list(nation.coverage),
+                "segments": manifest.segments,
+                "dialers": manifest.dialers,
+            }
+        )
+
+    def site_content(self, nation: Nation) -> dict[str, Any] | None:
+        """The fields of the nation's site.yaml (None without one); raises when invalid."""
+        return site_fields(load_site_content(self.nations_dir / nation.slug))
+
+    def render_plan(self, nation: Nation, site: Mapping[str, Any] | None = None) -> RenderPlan:
+        """Every output of `nation`, with its templates and context (see renderplan.py).
+
+        `site`: site.yaml fields to use instead of reading the nation's file (`check`
+        passes what it could read of a broken file, to find the other problems too).
+        """
+        blueprint = self.catalog.get(nation.blueprint)
+        fields = self.site_content(nation) if site is None else site
+        base = {
+            "nation": nation_data(self.network, nation, fields),
+            "network": network_data(self.network),
+            "strings": self.strings[nation.blueprint],
         }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        own_assets = _folder_paths(self.nations_dir / nation.slug / "assets", "assets/")
+        outputs = plan_outputs(
+            blueprint, nation.languages, base, self.assets[nation.blueprint], own_assets
+        )
+        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
+        return RenderPlan(nation.slug, nation.blueprint, namespaced, base, outputs)
+
+    def rule_problems(self, nation: Nation, plan: RenderPlan | None = None) -> list[Problem]:
+        """Every breach of a candidate rule in the nation's own folder (rules.py); with
+        `plan`, also names none of its contexts defines (a lint `check` adds)."""
+        env = self.renderers[nation.blueprint].env
+        names = plan.context_names() if plan is not None else None
+        return rule_problems(env, self.nations_dir, nation.slug, names)
+
+    def render(self, plan: RenderPlan, output: Output) -> dict[str, str]:
+        """The rendered parts of one templated output; TemplateError with file:line."""
+        renderer = self.renderers[plan.blueprint]
+
+        def one(name: str, context: Mapping[str, Any]) -> str:
+            return renderer.render(plan.slug, name, dict(context), plan.namespaced)
+
+        return render_parts(output, one)
 
     def build(
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
     ) -> Build:
         """Everything of `nation`; `with_private=False` leaves its private lists out, for
-        a caller that reuses the live ones (see `Engine`)."""
-        blueprint = self.catalog.get(nation.blueprint)
+        a caller that reuses the live ones (see `BuildPool`).
+
+        Refuses (CandidateRuleError) a nation whose own files break a candidate rule.
+        """
+        plan = self.render_plan(nation)
+        problems = self.rule_problems(nation)
+        if problems:
+            raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        base = {
-            "nation": nation_data(self.network, nation, self.nations_dir / nation.slug),
-            "network": network_data(self.network),
-            "strings": self.strings[nation.blueprint],
-        }
-        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
-        result.files["sites"] = self._site(nation, blueprint, base, namespaced)
-        result.files["emails"] = self._emails(nation, blueprint, base, namespaced, result.templates)
+        for output in plan.outputs:
+            files = result.files[output.area]
+            if output.kind == MANIFEST:
+                files[output.path] = _public_manifest(plan.base["nation"], sorted(files)).encode()
+            elif output.kind == ASSET:
+                files[output.path] = _asset_bytes(output)
+            else:
+                files.update(self._output_files(plan, output, result.templates))
         if self.audience is not None and with_private:
-            result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
+            result.files["private"], result.counts = self.private_files(nation)
         result.manifest()
         return result
+
+    def _output_files(
+        self, plan: RenderPlan, output: Output, templates: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        parts = self.render(plan, output)
+        if output.kind == EMAIL:
+            return _email_files(plan, output, parts, templates)
+        return {output.path: parts["html"].encode()}
 
     def private_input_bytes(self) -> int:
         """Size of the supporter export (0 without one): decides where lists are built."""
@@ -164,67 +229,12 @@ class Builder:
             return {}, {}
         return self.audience.private_files(nation, self.catalog.get(nation.blueprint))
 
-    def _site(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for page_id, page in blueprint.manifest.pages.items():
-                ctx = page_context(base, blueprint, page_id, lang, at_root=False)
-                html = renderer.render(nation.slug, page.template, ctx, namespaced)
-                files[f"{lang}/{blueprint.page_path(page_id, lang)}"] = html.encode()
-        home = blueprint.manifest.pages["home"].template
-        root_ctx = page_context(base, blueprint, "home", nation.languages[0], at_root=True)
-        files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
-        files.update(self.assets[nation.blueprint])
-        files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
-        files["nation.json"] = _public_manifest(base["nation"], sorted(files)).encode()
-        return files
-
-    def _emails(
-        self,
-        nation: Nation,
-        blueprint: Blueprint,
-        base: dict[str, Any],
-        namespaced: bool,
-        templates: dict[str, bytes],
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for email_id in blueprint.manifest.emails:
-                ctx = email_context(base, email_id, lang)
-                parts = {
-                    part: renderer.render(nation.slug, f"emails/{email_id}/{name}", ctx, namespaced)
-                    for part, name in EMAIL_PARTS.items()
-                }
-                rendered = {
-                    "SubjectPart": parts["subject"].strip(),
-                    "TextPart": parts["text"],
-                    "HtmlPart": parts["html"],
-                }
-                skeleton, data = split(rendered, base["nation"])
-                name = template_name(blueprint.name, email_id, lang, skeleton)
-                templates[name] = template_json(name, skeleton)
-                # Send-time instruction (SendTemplatedEmail's Template and TemplateData,
-                # recipient fields added then) and this nation's full rendering.
-                template = {"Template": name, "TemplateData": data, **rendered}
-                files[f"{lang}/{email_id}.json"] = _json(template).encode()
-                files[f"{lang}/{email_id}.html"] = parts["html"].encode()
-                files[f"{lang}/{email_id}.txt"] = parts["text"].encode()
-        return files
-
     def _strings(self, blueprint: Blueprint) -> dict[str, dict[str, Any]]:
-        strings: dict[str, dict[str, Any]] = {}
-        for lang in ("fr", "nl"):
-            merged: dict[str, Any] = {}
-            for folder in (self.catalog.base, blueprint.root):
-                path = folder / "i18n" / f"{lang}.yaml"
-                if path.is_file():
-                    merged = deep_merge(merged, _read_yaml(path))
-            strings[lang] = merged
-        return strings
+        languages = dict.fromkeys(lang for nation in self.network for lang in nation.languages)
+        country = self.network.info.country
+        return {
+            lang: self.catalog.strings(blueprint.name, lang, country).values for lang in languages
+        }
 
     def _shared_assets(self, blueprint: Blueprint) -> dict[str, bytes]:
         files = _folder_files(self.catalog.base / "assets", "assets/")
@@ -232,8 +242,44 @@ class Builder:
         return files
 
 
+def _email_files(
+    plan: RenderPlan, output: Output, parts: dict[str, str], templates: dict[str, bytes]
+) -> dict[str, bytes]:
+    """An email's send-time JSON and its .html and .txt previews; its shared SES template
+    goes to `templates` (see sestemplates.py)."""
+    rendered = {
+        "SubjectPart": parts["subject"].strip(),
+        "TextPart": parts["text"],
+        "HtmlPart": parts["html"],
+    }
+    skeleton, data = split(rendered, plan.base["nation"])
+    name = template_name(plan.blueprint, output.id, output.lang, skeleton)
+    templates[name] = template_json(name, skeleton)
+    # SendTemplatedEmail's Template and TemplateData (recipient fields are added at send
+    # time), then this nation's full rendering, for previews and the eml/SMTP outbox.
+    email = {"Template": name, "TemplateData": data, **rendered}
+    return {
+        f"{output.path}.json": _json(email).encode(),
+        f"{output.path}.html": parts["html"].encode(),
+        f"{output.path}.txt": parts["text"].encode(),
+    }
+
+
+def _asset_bytes(output: Output) -> bytes:
+    if output.data is not None:
+        return output.data
+    assert output.source is not None
+    return output.source.read_bytes()
+
+
 def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
-    """Files under `folder`; a symlink leading outside it is an error, never published."""
+    """Contents of the files under `folder` (see `_folder_paths`)."""
+    return {name: path.read_bytes() for name, path in _folder_paths(folder, prefix).items()}
+
+
+def _folder_paths(folder: Path, prefix: str) -> dict[str, Path]:
+    """Files under `folder` by published name; a symlink leading outside it is an error,
+    never published."""
     if not folder.is_dir():
         return {}
     root = folder.resolve()
@@ -245,7 +291,7 @@ def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
             raise BuildInputError(
                 f"{path} links outside {folder}; copy the file into the folder instead"
             )
-        files[prefix + path.relative_to(folder).as_posix()] = path.read_bytes()
+        files[prefix + path.relative_to(folder).as_posix()] = path
     return files
 
 
@@ -264,13 +310,3 @@ def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BlueprintError(f"{path}: must be a mapping of strings")
-    return data

@@ -49,6 +49,11 @@ class Project:
         return self.supporters.parent / "do-not-contact.csv"
 
     @property
+    def erasures_path(self) -> Path | None:
+        """The erasure ledger (hashes only), beside the central export."""
+        return self.supporters.parent / "erased.csv" if self.supporters else None
+
+    @property
     def root(self) -> Path:
         return self.spec.parent
 
@@ -94,7 +99,7 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path)
+        audience = Audience(network, project.supporters, project.ledger_path, project.erasures_path)
     return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 
@@ -118,6 +123,8 @@ def deploy(
     target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
+        if isinstance(builder.audience, Audience):
+            builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
             target.start(run_scope(shard, project.spec.read_bytes(), new_run_id()))
             engine = Engine(builder, target, state, options, events)

@@ -16,12 +16,8 @@ from jinja2 import meta, nodes
 from provisioner.candidates.problems import Problem
 from provisioner.rendering import LAYER_MARK, NATION_PREFIX, ForbiddenSyntax
 
-# Variables of page and email contexts (see docs/blueprints.md) and Jinja's own names.
-CONTEXT_NAMES = frozenset(
-    {"nation", "network", "strings", "lang", "t", "page", "nav", "alternates", "rel"}
-    | {"link", "asset", "email", "recipient", "super", "self", "loop", "caller"}
-    | {"varargs", "kwargs"}
-)
+# Jinja's own names; the variables of contexts come from the render plan itself.
+JINJA_NAMES = frozenset({"super", "self", "loop", "caller", "varargs", "kwargs"})
 # Raw HTML that could run code or send visitors' data elsewhere; the blueprint provides
 # the forms (with consent text) and no page needs scripts.
 FORBIDDEN_HTML = {
@@ -47,8 +43,15 @@ def override_names(folder: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def check_override(env: jinja2.Environment, slug: str, name: str) -> list[Problem]:
-    """Every static problem of the nation's override of template `name`."""
+def check_override(
+    env: jinja2.Environment, slug: str, name: str, context_names: frozenset[str] | None
+) -> list[Problem]:
+    """Every static problem of the nation's override of template `name`.
+
+    With `context_names` (the variables its templates are given, from the render plan),
+    also names that are never defined, even in a branch no render takes: `check` asks
+    for it; deploy leaves it to the strict render, which stops at the first one.
+    """
     assert env.loader is not None
     full = f"{NATION_PREFIX}{slug}/{name}"
     parent = f"{NATION_PREFIX}{slug}/{LAYER_MARK}{name}"
@@ -71,7 +74,7 @@ def check_override(env: jinja2.Environment, slug: str, name: str) -> list[Proble
     return [
         *_structure_problems(tree, filename),
         *_block_problems(tree, filename, chain_blocks(env, parent), name),
-        *_name_problems(tree, filename),
+        *(_name_problems(tree, filename, context_names) if context_names is not None else []),
         *_html_problems(source, filename),
     ]
 
@@ -131,14 +134,16 @@ def _block_problems(
     return problems
 
 
-def _name_problems(tree: nodes.Template, filename: str) -> list[Problem]:
+def _name_problems(
+    tree: nodes.Template, filename: str, context_names: frozenset[str]
+) -> list[Problem]:
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     stored |= {m.name for m in tree.find_all(nodes.Macro)}
     stored |= {i.target for i in tree.find_all(nodes.Import)}
     for from_import in tree.find_all(nodes.FromImport):
         stored |= {n if isinstance(n, str) else n[1] for n in from_import.names}
     try:
-        unknown = meta.find_undeclared_variables(tree) - CONTEXT_NAMES - stored
+        unknown = meta.find_undeclared_variables(tree) - context_names - JINJA_NAMES - stored
     except jinja2.TemplateSyntaxError as exc:  # found by the compiler, after parsing
         return [Problem(filename, exc.lineno, f"template syntax error: {exc.message}")]
     unknown -= {"range", "dict", "namespace"}  # the sandbox's remaining globals
