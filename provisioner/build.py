@@ -19,7 +19,6 @@ from provisioner.errors import NationError
 from provisioner.fingerprint import fingerprint, spec_inputs
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
-from provisioner.sestemplates import split, template_json, template_name
 from provisioner.renderplan import (
     ASSET,
     EMAIL,
@@ -29,6 +28,7 @@ from provisioner.renderplan import (
     plan_outputs,
     render_parts,
 )
+from provisioner.sestemplates import split, template_json, template_name
 
 AREAS = ("sites", "private", "emails")
 # Bump when the output format changes, so every nation rebuilds once.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.targets.layout import SITES, private_prefix, site_prefix
+
 VERSION = "2012-10-17"
 NATION_TAG = "nation"
 TAGGED_SLUG = "${aws:PrincipalTag/nation}"  # IAM fills it in from the session tag
@@ -26,20 +28,20 @@ def candidate_policy(slug: str, site_bucket_arn: str, private_bucket_arn: str) -
                 "Sid": "WriteOwnSite",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": [f"{site_bucket_arn}/sites/{slug}/*"],
+                "Resource": [f"{site_bucket_arn}/{site_prefix(slug)}*"],
             },
             {
                 "Sid": "ReadOwnPrivateData",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [f"{private_bucket_arn}/private/{slug}/*"],
+                "Resource": [f"{private_bucket_arn}/{private_prefix(slug)}*"],
             },
             {
                 "Sid": "ListOwnPrivateData",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
                 "Resource": [private_bucket_arn],
-                "Condition": {"StringLike": {"s3:prefix": [f"private/{slug}/*"]}},
+                "Condition": {"StringLike": {"s3:prefix": [f"{private_prefix(slug)}*"]}},
             },
         ],
     }
@@ -84,7 +86,7 @@ def site_bucket_policy(bucket_arn: str, distribution_arns: list[str]) -> Policy:
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudfront.amazonaws.com"},
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/sites/*",
+                "Resource": f"{bucket_arn}/{SITES}*",
                 "Condition": {"StringEquals": {"AWS:SourceArn": sorted(distribution_arns)}},
             },
             tls_only(bucket_arn),
@@ -98,7 +100,7 @@ def private_bucket_policy(bucket_arn: str) -> Policy:
 
 def deployer_policy(site_bucket_arn: str, private_bucket_arn: str, kvs_arn: str) -> Policy:
     """What `provisioner deploy --target s3` needs, to attach to the CI role."""
-    objects = [f"{site_bucket_arn}/sites/*", f"{private_bucket_arn}/*"]
+    objects = [f"{site_bucket_arn}/{SITES}*", f"{private_bucket_arn}/*"]
     return {
         "Version": VERSION,
         "Statement": [
