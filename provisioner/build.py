@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,8 @@ from provisioner.renderplan import (
 from provisioner.sestemplates import split, template_json, template_name
 
 AREAS = ("sites", "private", "emails")
+# Form strings (t.form.*) that are the consent wording, per channel (see intake/).
+CONSENT_KEYS = {"email": "consent", "phone": "consent_phone", "sms": "consent_sms"}
 # Bump when the output format changes, so every nation rebuilds once.
 BUILD_FORMAT = 2
 
@@ -202,7 +205,7 @@ class Builder:
         for output in plan.outputs:
             files = result.files[output.area]
             if output.kind == MANIFEST:
-                files[output.path] = _public_manifest(plan.base["nation"], sorted(files)).encode()
+                files[output.path] = self._nation_json(nation, plan, files).encode()
             elif output.kind == ASSET:
                 files[output.path] = _asset_bytes(output)
             else:
@@ -211,6 +214,17 @@ class Builder:
             result.files["private"], result.counts = self.private_files(nation)
         result.manifest()
         return result
+
+    def _nation_json(self, nation: Nation, plan: RenderPlan, files: dict[str, bytes]) -> str:
+        blueprint = self.catalog.get(nation.blueprint)
+        pages = {
+            page_id: {
+                lang: f"{lang}/{blueprint.page_path(page_id, lang)}" for lang in nation.languages
+            }
+            for page_id in blueprint.manifest.pages
+        }
+        intake = _intake_manifest(plan.base, files, pages)
+        return _public_manifest(plan.base["nation"], sorted(files), pages, intake)
 
     def _output_files(
         self, plan: RenderPlan, output: Output, templates: dict[str, bytes]
@@ -245,8 +259,10 @@ class Builder:
 def _email_files(
     plan: RenderPlan, output: Output, parts: dict[str, str], templates: dict[str, bytes]
 ) -> dict[str, bytes]:
-    """An email's send-time JSON and its .html and .txt previews; its shared SES template
-    goes to `templates` (see sestemplates.py)."""
+    """An email's send-time instruction (JSON) and its .html and .txt previews.
+
+    The SES template itself is shared (see sestemplates.py): it goes into `templates`.
+    """
     rendered = {
         "SubjectPart": parts["subject"].strip(),
         "TextPart": parts["text"],
@@ -255,11 +271,11 @@ def _email_files(
     skeleton, data = split(rendered, plan.base["nation"])
     name = template_name(plan.blueprint, output.id, output.lang, skeleton)
     templates[name] = template_json(name, skeleton)
-    # SendTemplatedEmail's Template and TemplateData (recipient fields are added at send
-    # time), then this nation's full rendering, for previews and the eml/SMTP outbox.
-    email = {"Template": name, "TemplateData": data, **rendered}
+    # Send-time instruction (SendTemplatedEmail's Template and TemplateData, recipient
+    # fields added then) and this nation's full rendering.
+    template = {"Template": name, "TemplateData": data, **rendered}
     return {
-        f"{output.path}.json": _json(email).encode(),
+        f"{output.path}.json": _json(template).encode(),
         f"{output.path}.html": parts["html"].encode(),
         f"{output.path}.txt": parts["text"].encode(),
     }
@@ -295,7 +311,39 @@ def _folder_paths(folder: Path, prefix: str) -> dict[str, Path]:
     return files
 
 
-def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
+def _intake_manifest(
+    base: Mapping[str, Any], files: dict[str, bytes], pages: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """What intake needs to prove consent and to write from the nation (all public):
+    the exact consent wording per language and channel, the privacy notice's version
+    (SHA-256 of its page), and the sender of its emails."""
+    nation, strings = base["nation"], base["strings"]
+    form = {lang: strings[lang].get("form", {}) for lang in nation["languages"]}
+    address = nation["contact"].get("email") or base["network"]["controller"]["email"]
+    return {
+        "consent": {
+            lang: {ch: f.get(key, "") for ch, key in CONSENT_KEYS.items()}
+            for lang, f in form.items()
+        },
+        "privacy_version": {
+            lang: hashlib.sha256(files[path]).hexdigest()
+            for lang, path in pages.get("privacy", {}).items()
+            if path in files
+        },
+        "sender": str(Address(display_name=nation["name"], addr_spec=address)),
+        # How forms' phones and postcodes are checked: the network's geography.
+        "country": base["network"].get("country") or "BE",
+        "postcode_pattern": base["network"]["geo"].get("postcode_pattern"),
+        "postcode_example": base["network"]["geo"].get("postcode_example") or "",
+    }
+
+
+def _public_manifest(
+    nation: dict[str, Any],
+    files: list[str],
+    pages: dict[str, dict[str, str]],
+    intake: dict[str, Any],
+) -> str:
     public_keys = (
         *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
         *("geo", "coverage", "tags", "inherited_tags", "all_tags"),
@@ -303,6 +351,8 @@ def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
     data = {key: nation[key] for key in public_keys}
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
+    data["pages"] = pages
+    data["intake"] = intake
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)

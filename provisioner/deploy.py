@@ -40,6 +40,7 @@ class Project:
     nations_dir: Path | None = None
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
+    intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,7 +60,15 @@ class Project:
 
     @property
     def blueprints_dir(self) -> Path:
-        return self.blueprints or self.root / "blueprints"
+        """`blueprints/` beside the spec, else in the nearest folder above it that has
+        one (a sample such as examples/france/nations.yaml uses the project's)."""
+        if self.blueprints is not None:
+            return self.blueprints
+        root = self.root.resolve()
+        for folder in (root, *root.parents):
+            if (folder / "blueprints").is_dir():
+                return folder / "blueprints" if folder != root else self.root / "blueprints"
+        return self.root / "blueprints"
 
     @property
     def overrides_dir(self) -> Path:
@@ -99,7 +108,9 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path, project.erasures_path)
+        audience = Audience(
+            network, project.supporters, project.ledger_path, project.erasures_path, project.intake
+        )
     return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
 
 
@@ -155,8 +166,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     state.start_run(run_id, "deploy", engine.target.name, started_at)
     results: list[NationResult] = engine.run(work.nations, run_id)
     audience = engine.builder.audience
-    if isinstance(audience, Audience):
-        _write_quarantine(project, audience)
+    quarantine = _write_quarantine(project, audience) if isinstance(audience, Audience) else None
     orphans, shard = work.orphans, work.shard
     if work.prune:
         for slug in orphans:
@@ -172,7 +182,11 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
         results,
         extra={
             "spec": str(project.spec),
-            "supporters": audience.summary() if isinstance(audience, Audience) else None,
+            "supporters": (
+                {**audience.summary(), "quarantine_file": quarantine}
+                if isinstance(audience, Audience)
+                else None
+            ),
             "orphans": [] if work.prune else orphans,
             "pruned": orphans if work.prune else [],
             "shard": f"{shard.index}/{shard.count}" if shard else None,
@@ -183,11 +197,14 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     return report
 
 
-def _write_quarantine(project: Project, audience: Audience) -> None:
+def _write_quarantine(project: Project, audience: Audience) -> str | None:
     """Rows set aside by ingestion, with line and reason, beside the private lists."""
     data = audience.quarantine_csv()
-    if data is not None:
-        write_private_file(project.out / "private" / "_quarantine.csv", data)
+    if data is None:
+        return None
+    path = project.out / "private" / "_quarantine.csv"
+    write_private_file(path, data)
+    return str(path)
 
 
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:

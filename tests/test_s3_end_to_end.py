@@ -201,16 +201,18 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
         assert live_manifests(client, slugs) == live
         assert not all_keys(client, PRIVATE) & {"locks/deploy-0.json"}  # released
 
-        # One shared email changes: its two templates (fr, nl) are replaced, nothing else.
+        # One shared email changes: its template in each language of the candidates (fr,
+        # nl and, for the German-speaking municipalities, de) is replaced, nothing else.
         email = sample.parent / "blueprints" / "candidate" / "templates" / "emails" / "welcome"
         with (email / "text.txt.j2").open("a", encoding="utf-8") as text:
             text.write("P.S. {{ t.email.signoff }}\n")
         changed, edit, seconds = deploy_s3(sample, tmp_path / "out", proxy)
         assert changed.returncode == 0, changed.stderr
-        candidates = [n.slug for n in load_network(sample) if n.blueprint == "candidate"]
+        candidates = [n for n in load_network(sample) if n.blueprint == "candidate"]
         assert summary(tmp_path / "out")["deployed"] == len(candidates)
+        languages = len({lang for n in candidates for lang in n.languages})
         writes = {k: v for k, v in edit.actions.items() if k.endswith("Template")}
-        assert writes == {"CreateTemplate": 2, "DeleteTemplate": 2}, edit.actions
+        assert writes == {"CreateTemplate": languages, "DeleteTemplate": languages}, edit.actions
         assert len(ses_template_names(client)) == created
         print(f"email change: {seconds:.1f}s, {dict(edit.methods)}, {dict(edit.actions)}")
     no_secrets_in(tmp_path, first.stdout, first.stderr, again.stdout, cold.stderr)

@@ -1,0 +1,111 @@
+"""The confirmation email (double opt-in), from the nation's own rendered template.
+
+Deploy renders every email of a nation's blueprint, in each language, as an SES-style
+template with placeholders (`{{first_name}}`, `{{confirm_url}}`,
+`{{unsubscribe_url}}`): `build/emails/<slug>/<lang>/confirm.json`. Intake fills the
+placeholders in (HTML-escaped in the HTML part) and adds the one-click unsubscribe
+headers of RFC 8058, so every email can be left with one click.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from html import escape
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+CONFIRM_EMAIL = "confirm"
+# Header lines are not folded: a folded List-Unsubscribe URL is read back with the line
+# break in it by some clients. (RFC 5322 allows 998 characters a line.)
+_POLICY = compat32.clone(max_line_length=None)
+# Quoted-printable, so an .eml opened in a text editor stays readable.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+class EmailTemplates(Protocol):
+    """Where rendered email templates come from (local files, or a bundle in the cloud)."""
+
+    def get(self, slug: str, lang: str, email_id: str) -> Mapping[str, str] | None:
+        """`{"SubjectPart", "TextPart", "HtmlPart"}` or None when there is none."""
+        ...
+
+
+class LocalTemplates:
+    """Templates of a local deploy: `<emails>/<slug>/<lang>/<id>.json`, re-read when changed."""
+
+    def __init__(self, emails: Path):
+        self.emails = emails
+        self._cache: dict[Path, tuple[int, dict[str, str]]] = {}
+
+    def get(self, slug: str, lang: str, email_id: str) -> Mapping[str, str] | None:
+        path = self.emails / slug / lang / f"{email_id}.json"
+        try:
+            stamp = path.stat().st_mtime_ns
+            cached = self._cache.get(path)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, json.loads(path.read_text("utf-8")))
+                self._cache[path] = cached
+            return cached[1]
+        except (OSError, ValueError):
+            return None
+
+
+def fill(text: str, values: Mapping[str, str], html: bool = False) -> str:
+    """Replace `{{name}}` placeholders; an unknown placeholder becomes empty."""
+    return _PLACEHOLDER.sub(
+        lambda m: escape(values.get(m.group(1), "")) if html else values.get(m.group(1), ""),
+        text,
+    )
+
+
+def compose(
+    template: Mapping[str, str],
+    sender: str,
+    to: str,
+    values: Mapping[str, str],
+    unsubscribe_url: str,
+) -> Message:
+    """A multipart (text + HTML) message with one-click unsubscribe headers.
+
+    Built with the `email.mime` classes: the newer `EmailMessage` API costs about 5 ms
+    of CPU per message, a tenth of a core at 20 sign-ups a second; these cost 0.7 ms.
+    """
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["Subject"] = _encoded(fill(template["SubjectPart"], values).strip())
+    message["From"] = _address(sender)
+    message["To"] = to
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    # A boundary of our own: no quoted-printable body can contain "=_", and the
+    # generator would otherwise compile a new regex per message to pick one.
+    message.set_boundary(f"=_{secrets.token_hex(16)}")
+    message.attach(MIMEText(fill(template["TextPart"], values), "plain", cast(Any, _UTF8)))
+    message.attach(
+        MIMEText(fill(template["HtmlPart"], values, html=True), "html", cast(Any, _UTF8))
+    )
+    return message
+
+
+def _encoded(text: str) -> str:
+    return text if text.isascii() else Header(text, "utf-8").encode()
+
+
+def _address(sender: str) -> str:
+    """`Name <addr>` with a non-ASCII name encoded (RFC 2047)."""
+    name, address = parseaddr(sender)
+    return formataddr((name, address), charset="utf-8") if address else sender
