@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from horizon_infra.routing import Routing
 from provisioner.security_headers import cloudfront_security_headers_config
+from provisioner.targets import layout
 
 # AWS managed cache policy "CachingOptimized": no cookies or query strings in the key.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -23,8 +24,18 @@ ORIGIN_ID = "sites"
 
 
 def function_code(kvs_id: str, base_domain: str) -> str:
+    """The viewer function, with the store, the domain and the storage layout filled in."""
     code = resources.files("horizon_infra").joinpath("viewer_request.js").read_text()
-    return code.replace("__KVS_ID__", kvs_id).replace("__BASE_DOMAIN__", base_domain)
+    constants = {
+        "__KVS_ID__": kvs_id,
+        "__BASE_DOMAIN__": base_domain,
+        "__DOMAIN_KEY_PREFIX__": layout.KVS_DOMAIN_PREFIX,
+        "__RELEASE_KEY_PREFIX__": layout.KVS_RELEASE_PREFIX,
+        "__SITES_PREFIX__": layout.SITES,
+    }
+    for placeholder, value in constants.items():
+        code = code.replace(placeholder, value)
+    return code
 
 
 class Cdn(pulumi.ComponentResource):

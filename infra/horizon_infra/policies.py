@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.targets.layout import SITES, private_prefix, site_prefix
+
 VERSION = "2012-10-17"
 NATION_TAG = "nation"
 TAGGED_SLUG = "${aws:PrincipalTag/nation}"  # IAM fills it in from the session tag
@@ -43,7 +45,7 @@ def candidate_policy(slug: str, site_bucket_arn: str, private_bucket_arn: str) -
                 "Sid": "ReadOwnPrivateData",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
-                "Resource": [f"{private_bucket_arn}/private/{slug}/*"],
+                "Resource": [f"{private_bucket_arn}/{private_prefix(slug)}*"],
             },
             {
                 "Sid": "ListOwnPrivateDataAndInbox",
@@ -51,7 +53,7 @@ def candidate_policy(slug: str, site_bucket_arn: str, private_bucket_arn: str) -
                 "Action": ["s3:ListBucket"],
                 "Resource": [private_bucket_arn],
                 "Condition": {
-                    "StringLike": {"s3:prefix": [f"private/{slug}/*", f"{INBOX}/{slug}/*"]}
+                    "StringLike": {"s3:prefix": [f"{private_prefix(slug)}*", f"{INBOX}/{slug}/*"]}
                 },
             },
             {
@@ -117,7 +119,7 @@ def site_bucket_policy(bucket_arn: str, distribution_arns: list[str]) -> Policy:
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudfront.amazonaws.com"},
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/sites/*",
+                "Resource": f"{bucket_arn}/{SITES}*",
                 "Condition": {"StringEquals": {"AWS:SourceArn": sorted(distribution_arns)}},
             },
             tls_only(bucket_arn),
@@ -131,7 +133,7 @@ def private_bucket_policy(bucket_arn: str) -> Policy:
 
 def deployer_policy(site_bucket_arn: str, private_bucket_arn: str, kvs_arn: str) -> Policy:
     """What `provisioner deploy --target s3` needs, to attach to the CI role."""
-    objects = [f"{site_bucket_arn}/sites/*", f"{private_bucket_arn}/*"]
+    objects = [f"{site_bucket_arn}/{SITES}*", f"{private_bucket_arn}/*"]
     return {
         "Version": VERSION,
         "Statement": [
