@@ -123,7 +123,9 @@ def test_sign_ups_land_in_segments_and_dialers_and_merge_with_central_rows(
         phone="0470 99 88 77", consent_phone="yes", help=["phoning", "leaflets"],
     )  # fmt: skip
     assert post(server, "volunteer", volunteer).status_code == 303
-    for address in ("els@example.be", "vol@example.be"):
+    stray = pledge(email="stray@example.be", postcode="8500")  # no nation covers 8500
+    assert post(server, "pledge", stray).status_code == 303
+    for address in ("els@example.be", "vol@example.be", "stray@example.be"):
         (message,) = [m for m in messages(server.outbox) if m["To"] == address]
         httpx.get(link(message, "confirm"))
     deploy(network)
@@ -139,6 +141,10 @@ def test_sign_ups_land_in_segments_and_dialers_and_merge_with_central_rows(
         "vol@example.be", ["help:phoning", "help:leaflets"],
     )  # fmt: skip
     assert "+32470998877" in {r["contact"] for r in csv_rows(private / "liege" / "callhub.csv")}
+    holding = {
+        n for n, emails in private_emails(network / "build").items() if "stray@example.be" in emails
+    }
+    assert holding == {"hq/supporters.csv"}  # routed to the HQ
 
 
 def stored(server: Server) -> int:
