@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 SPEC ?= nations.yaml
 OUT ?= build
-DATA ?= data
+# The supporter export lives beside the spec: each network has its own (data/ by default).
+DATA ?= $(patsubst %/,%,$(dir $(SPEC)))/data
 ARGS ?=
 
-.PHONY: deploy test lint format serve clean bench bench-intake infra-preview infra-up help
+.PHONY: deploy test lint format serve clean bench bench-intake infra-preview infra-up intake-package help
 
 help:
 	@echo "make deploy   build and publish every nation of $(SPEC) to $(OUT)/"
@@ -21,6 +22,7 @@ help:
 	@echo "make bench-intake   load-test the intake API on loopback (writes bench-results/)"
 	@echo "make clean    remove $(OUT)/ and caches"
 	@echo "make infra-preview / infra-up   Pulumi preview / up of infra/ (needs the Pulumi CLI)"
+	@echo "make intake-package   the cloud intake's Lambda zip, from $(OUT)/ (after make deploy)"
 
 # `deploy` needs only the runtime dependencies; tests, lint and bench add the dev extras.
 $(STAMP): pyproject.toml
@@ -80,13 +82,27 @@ command -v pulumi >/dev/null 2>&1 || { \
   exit 1; }
 endef
 
+# The Lambda function's code and the network it serves (nation.json, email templates).
+intake-package: $(STAMP)
+	$(BIN)/python scripts/intake_package.py --out $(OUT) --zip $(OUT)/intake-lambda.zip
+
+# The intake function's code must exist before Pulumi can upload it.
+define PACKAGE_CHECK
+test -f $(OUT)/intake-lambda.zip || { \
+  echo "error: $(OUT)/intake-lambda.zip is missing: run make deploy && make intake-package" >&2; \
+  echo "(with another OUT, also: pulumi config set horizon:intakePackage PATH)" >&2; \
+  exit 1; }
+endef
+
 infra-preview: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
+	@$(PACKAGE_CHECK)
 	cd infra && pulumi preview --stack $(STACK) --diff $(PULUMI_ARGS)
 
 # --parallel 5: Route 53 accepts 5 requests per second per account.
 infra-up: $(DEV_STAMP)
 	@$(PULUMI_CHECK)
+	@$(PACKAGE_CHECK)
 	cd infra && pulumi up --stack $(STACK) --parallel 5 $(PULUMI_ARGS)
 	cd infra && pulumi stack output --stack $(STACK) --json > stack-outputs.$(STACK).json
 	@echo "stack outputs: infra/stack-outputs.$(STACK).json; publish with:"

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from provisioner import __version__
 from provisioner.cli_intake import intake_group, serve_command
+from provisioner.cli_intake_pull import pull_command
 from provisioner.deploy import Project, deploy, load, plan_project, rollback
 from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
@@ -462,6 +463,7 @@ def preview(spec: Path, slug: str, port: int) -> None:
 
 cli.add_command(serve_command)
 cli.add_command(intake_group)
+intake_group.add_command(pull_command)  # the cloud side: provisioner/intake/pull.py
 
 
 def _print_recap(report: dict[str, Any]) -> None:

@@ -95,7 +95,11 @@ class SesOutbox:
         try:
             self.client.send_email(**request)
         except Exception as exc:  # botocore raises many types; all mean "not sent"
-            raise OutboxError(f"SES SendEmail failed: {exc}") from exc
+            # SES messages may name the recipients ("identities failed the check: ..."),
+            # and this ends up in the logs: keep the error code only.
+            error = getattr(exc, "response", None) or {}
+            code = error.get("Error", {}).get("Code") or type(exc).__name__
+            raise OutboxError(f"SES SendEmail failed: {code}") from exc
 
 
 def smtp_address(value: str) -> tuple[str, int]:
