@@ -39,7 +39,7 @@ class _Unfolded(Compat32):
 
 
 _BREAKS = re.compile(r"[\r\n]")
-_POLICY = _Unfolded()
+_POLICY = _Unfolded(linesep="\r\n")  # RFC 5322 line ends, also inside the bodies
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
