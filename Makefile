@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 SPEC ?= nations.yaml
 OUT ?= build
-DATA ?= data
+# The supporter export lives beside the spec: each network has its own (data/ by default).
+DATA ?= $(patsubst %/,%,$(dir $(SPEC)))/data
 ARGS ?=
 
 .PHONY: deploy test lint format serve clean bench bench-intake infra-preview infra-up intake-package help

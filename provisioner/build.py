@@ -29,6 +29,7 @@ from provisioner.renderplan import (
     plan_outputs,
     render_parts,
 )
+from provisioner.sestemplates import split, template_json, template_name
 
 AREAS = ("sites", "private", "emails")
 # Form strings (t.form.*) that are the consent wording, per channel (see intake/).
@@ -60,6 +61,10 @@ class Build:
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
     counts: dict[str, int] = field(default_factory=dict)
+    # Shared SES templates this nation's emails use: name -> CreateTemplate payload.
+    # Not in the manifest: each name is a digest of its content, and the per-nation
+    # emails/<lang>/<id>.json that name them are.
+    templates: dict[str, bytes] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -204,7 +209,7 @@ class Builder:
             elif output.kind == ASSET:
                 files[output.path] = _asset_bytes(output)
             else:
-                files.update(self._output_files(plan, output))
+                files.update(self._output_files(plan, output, result.templates))
         if self.audience is not None and with_private:
             result.files["private"], result.counts = self.private_files(nation)
         result.manifest()
@@ -221,10 +226,12 @@ class Builder:
         intake = _intake_manifest(plan.base, files, pages)
         return _public_manifest(plan.base["nation"], sorted(files), pages, intake)
 
-    def _output_files(self, plan: RenderPlan, output: Output) -> dict[str, bytes]:
+    def _output_files(
+        self, plan: RenderPlan, output: Output, templates: dict[str, bytes]
+    ) -> dict[str, bytes]:
         parts = self.render(plan, output)
         if output.kind == EMAIL:
-            return _email_files(plan.slug, output, parts)
+            return _email_files(plan, output, parts, templates)
         return {output.path: parts["html"].encode()}
 
     def private_input_bytes(self) -> int:
@@ -249,14 +256,24 @@ class Builder:
         return files
 
 
-def _email_files(slug: str, output: Output, parts: dict[str, str]) -> dict[str, bytes]:
-    """An email's SES template (JSON) and its .html and .txt previews."""
-    template = {
-        "TemplateName": f"{slug}--{output.id}--{output.lang}",
+def _email_files(
+    plan: RenderPlan, output: Output, parts: dict[str, str], templates: dict[str, bytes]
+) -> dict[str, bytes]:
+    """An email's send-time instruction (JSON) and its .html and .txt previews.
+
+    The SES template itself is shared (see sestemplates.py): it goes into `templates`.
+    """
+    rendered = {
         "SubjectPart": parts["subject"].strip(),
         "TextPart": parts["text"],
         "HtmlPart": parts["html"],
     }
+    skeleton, data = split(rendered, plan.base["nation"])
+    name = template_name(plan.blueprint, output.id, output.lang, skeleton)
+    templates[name] = template_json(name, skeleton)
+    # Send-time instruction (SendTemplatedEmail's Template and TemplateData, recipient
+    # fields added then) and this nation's full rendering.
+    template = {"Template": name, "TemplateData": data, **rendered}
     return {
         f"{output.path}.json": _json(template).encode(),
         f"{output.path}.html": parts["html"].encode(),

@@ -22,7 +22,7 @@ from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
-from provisioner.shard import Shard
+from provisioner.shard import Shard, run_scope
 from provisioner.spec import load_network
 from provisioner.state import State
 from provisioner.supporters import write_private_file
@@ -60,7 +60,15 @@ class Project:
 
     @property
     def blueprints_dir(self) -> Path:
-        return self.blueprints or self.root / "blueprints"
+        """`blueprints/` beside the spec, else in the nearest folder above it that has
+        one (a sample such as examples/france/nations.yaml uses the project's)."""
+        if self.blueprints is not None:
+            return self.blueprints
+        root = self.root.resolve()
+        for folder in (root, *root.parents):
+            if (folder / "blueprints").is_dir():
+                return folder / "blueprints" if folder != root else self.root / "blueprints"
+        return self.root / "blueprints"
 
     @property
     def overrides_dir(self) -> Path:
@@ -129,6 +137,7 @@ def deploy(
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
+            target.start(run_scope(shard, project.spec.read_bytes(), new_run_id()))
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(
                 slug
@@ -157,8 +166,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     state.start_run(run_id, "deploy", engine.target.name, started_at)
     results: list[NationResult] = engine.run(work.nations, run_id)
     audience = engine.builder.audience
-    if isinstance(audience, Audience):
-        _write_quarantine(project, audience)
+    quarantine = _write_quarantine(project, audience) if isinstance(audience, Audience) else None
     orphans, shard = work.orphans, work.shard
     if work.prune:
         for slug in orphans:
@@ -174,7 +182,11 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
         results,
         extra={
             "spec": str(project.spec),
-            "supporters": audience.summary() if isinstance(audience, Audience) else None,
+            "supporters": (
+                {**audience.summary(), "quarantine_file": quarantine}
+                if isinstance(audience, Audience)
+                else None
+            ),
             "orphans": [] if work.prune else orphans,
             "pruned": orphans if work.prune else [],
             "shard": f"{shard.index}/{shard.count}" if shard else None,
@@ -185,11 +197,14 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     return report
 
 
-def _write_quarantine(project: Project, audience: Audience) -> None:
+def _write_quarantine(project: Project, audience: Audience) -> str | None:
     """Rows set aside by ingestion, with line and reason, beside the private lists."""
     data = audience.quarantine_csv()
-    if data is not None:
-        write_private_file(project.out / "private" / "_quarantine.csv", data)
+    if data is None:
+        return None
+    path = project.out / "private" / "_quarantine.csv"
+    write_private_file(path, data)
+    return str(path)
 
 
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:
