@@ -20,12 +20,22 @@ BASE_NAME = "_base"
 Language = Literal["fr", "nl"]
 LANGUAGES: tuple[str, ...] = ("fr", "nl")
 Kind = Literal["national", "region", "province", "section", "candidate"]
+# What a message script is for, on the "pass the word" page (data-message-kind).
+MessageKind = Literal["first", "variant", "follow-up", "reply"]
 
 
 class PageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: str
     path: dict[Language, str]
+
+
+class MessageSpec(BaseModel):
+    """One message script a volunteer sends; its text is in `messages/<lang>.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: MessageKind
 
 
 class Manifest(BaseModel):
@@ -40,6 +50,7 @@ class Manifest(BaseModel):
     emails: list[str] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
     dialers: list[str] = Field(default_factory=list)
+    messages: list[MessageSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

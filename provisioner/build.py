@@ -12,8 +12,11 @@ import yaml
 
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
+from provisioner.callscripts import FOLDER as CALLS
+from provisioner.callscripts import CallScripts
 from provisioner.context import email_context, nation_data, network_data, page_context
 from provisioner.errors import BlueprintError, NationError
+from provisioner.messages import MessageBook
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
 from provisioner.yamlsource import deep_merge
@@ -47,6 +50,9 @@ class Build:
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
     counts: dict[str, int] = field(default_factory=dict)
+    # Call scripts come from templates, not supporters: kept apart so that reused
+    # supporter lists (see `set_private`) never bring back an old script.
+    call_scripts: dict[str, bytes] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -68,7 +74,8 @@ class Build:
 
     def set_private(self, files: dict[str, bytes], counts: dict[str, int]) -> None:
         """Fill in private lists produced elsewhere (reused from the live release)."""
-        self.files["private"], self.counts, self._manifest = files, counts, None
+        self.files["private"] = {**files, **self.call_scripts}
+        self.counts, self._manifest = counts, None
         self.manifest()
 
     @property
@@ -94,6 +101,10 @@ class Builder:
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
+        self.messages = {
+            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].env)
+            for name in used
+        }
 
     def prepare(self) -> None:
         """Load heavy inputs (supporters) once, before builds start or processes fork."""
@@ -137,18 +148,36 @@ class Builder:
         a caller that reuses the live ones (see `Engine`)."""
         blueprint = self.catalog.get(nation.blueprint)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        base = {
-            "nation": nation_data(self.network, nation, self.nations_dir / nation.slug),
-            "network": network_data(self.network),
-            "strings": self.strings[nation.blueprint],
-        }
+        base = self.base_context(
+            nation, nation_data(self.network, nation, self.nations_dir / nation.slug)
+        )
+        book = self.messages[nation.blueprint]
         namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
         result.files["sites"] = self._site(nation, blueprint, base, namespaced)
         result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
+        if self.audience is not None and book.has_folder(CALLS):
+            dialers = blueprint.manifest.dialers
+            result.call_scripts = CallScripts(book).files(base["nation"], base["network"], dialers)
+            result.files["private"] = dict(result.call_scripts)
         if self.audience is not None and with_private:
-            result.files["private"], result.counts = self.audience.private_files(nation, blueprint)
+            result.set_private(*self.audience.private_files(nation, blueprint))
         result.manifest()
         return result
+
+    def base_context(self, nation: Nation, data: dict[str, Any]) -> dict[str, Any]:
+        """What every page and email of `nation` sees; `data` is its `nation` variable."""
+        base = {
+            "nation": data,
+            "network": network_data(self.network),
+            "strings": self.strings[nation.blueprint],
+        }
+        book = self.messages[nation.blueprint]
+        declared = bool(self.catalog.get(nation.blueprint).manifest.messages)
+        base["messages"] = {
+            lang: book.page_data(data, base["network"], lang)
+            for lang in (nation.languages if declared else ())
+        }
+        return base
 
     def private_input_bytes(self) -> int:
         """Size of the supporter export (0 without one): decides where lists are built."""

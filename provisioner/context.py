@@ -68,7 +68,7 @@ def _link(nation: Nation) -> dict[str, str]:
 
 
 def network_data(network: Network) -> dict[str, Any]:
-    return network.info.model_dump()
+    return network.info.model_dump(mode="json")  # JSON-safe: fingerprints hash it
 
 
 def page_context(

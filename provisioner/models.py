@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,8 @@ class NetworkInfo(Strict):
     name: str
     base_domain: str
     controller: Controller
+    # The next election: message and call scripts name the day.
+    election_date: date | None = None
 
 
 class Geo(Strict):

@@ -28,18 +28,22 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from provisioner.blueprints import Catalog
+from provisioner.messages import MessageBook
+
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
 BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
 LANGS = ("fr", "nl")
-PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy"]
+PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy", "messages"]
 PAGE_PATHS = {
     "home": {"fr": "index.html", "nl": "index.html"},
     "agir": {"fr": "agir.html", "nl": "doe-mee.html"},
     "promesse": {"fr": "promesse.html", "nl": "belofte.html"},
     "evenements": {"fr": "evenements.html", "nl": "evenementen.html"},
     "privacy": {"fr": "vie-privee.html", "nl": "privacy.html"},
+    "messages": {"fr": "faire-passer.html", "nl": "doorgeven.html"},
 }
 EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
@@ -114,6 +118,12 @@ def shape(value: Any) -> Any:
     if isinstance(value, list):
         return [shape(item) for item in value]
     return type(value).__name__
+
+
+@cache
+def message_book(blueprint: str) -> MessageBook:
+    """The blueprint's message scripts, as the engine fills them (provisioner.messages)."""
+    return MessageBook(Catalog(BLUEPRINTS).get(blueprint), BASE, blueprint_env(blueprint))
 
 
 @cache
@@ -237,6 +247,9 @@ def page_context(blueprint: str, nation: dict[str, Any], page_id: str, lang: str
         "rel": rel,
         "link": link,
         "asset": lambda path: f"{rel}assets/{path}",
+        "messages": {
+            code: message_book(blueprint).page_data(nation, NETWORK, code) for code in [lang]
+        },
     }
 
 
@@ -329,7 +342,8 @@ def test_every_listed_template_exists(name: str) -> None:
     templates = BLUEPRINTS / name / "templates"
     data = manifest(name)
     for page in data["pages"].values():
-        assert (templates / page["template"]).is_file(), page["template"]
+        found = [folder / page["template"] for folder in (templates, BASE / "templates")]
+        assert any(path.is_file() for path in found), page["template"]
     for email_id in data["emails"]:
         for part in EMAIL_PARTS:
             assert (templates / "emails" / email_id / part).is_file(), f"{email_id}/{part}"

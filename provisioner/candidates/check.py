@@ -21,9 +21,15 @@ from provisioner.candidates.site_content import (
     merge_site_content,
     read_site,
 )
-from provisioner.context import email_context, nation_data, network_data, page_context
+from provisioner.context import email_context, nation_data, page_context
 from provisioner.deploy import Project, load, make_builder
-from provisioner.errors import InputError, ProvisionerError, SpecError, TemplateError
+from provisioner.errors import (
+    BlueprintError,
+    InputError,
+    ProvisionerError,
+    SpecError,
+    TemplateError,
+)
 from provisioner.network import Nation, Network
 
 
@@ -46,10 +52,12 @@ def check_nation(project: Project, slug: str) -> list[Problem]:
     env = builder.renderers[nation.blueprint].env
     for name in override_names(folder):
         problems += check_override(env, slug, name)
-    base = {"nation": data, "network": network_data(network)}
-    problems += _render_problems(
-        builder, nation, {**base, "strings": builder.strings[nation.blueprint]}
-    )
+    try:
+        base = builder.base_context(nation, data)
+    except BlueprintError as exc:  # the blueprint's message texts: "file: problem"
+        file, _, message = str(exc).partition(": ")
+        return [Problem(file, None, message)]
+    problems += _render_problems(builder, nation, base)
     if not problems:  # links and images only make sense on a site that builds
         problems += _output_problems(builder, nation, folder)
     problems += image_problems(folder / "assets", shown_path(folder / "assets"))

@@ -21,6 +21,7 @@ CONTEXT_NAMES = frozenset(
     {"nation", "network", "strings", "lang", "t", "page", "nav", "alternates", "rel"}
     | {"link", "asset", "email", "recipient", "super", "self", "loop", "caller"}
     | {"varargs", "kwargs"}
+    | {"messages", "scripts", "fill", "say"}  # the messages page (pages/messages.html.j2)
 )
 # Raw HTML that could run code or send visitors' data elsewhere; the blueprint provides
 # the forms (with consent text) and no page needs scripts.
