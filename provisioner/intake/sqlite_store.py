@@ -1,0 +1,295 @@
+"""The SQLite store behind `provisioner serve` (`data/intake.db` by default).
+
+Durability with throughput: every write goes through one writer thread that commits
+whatever is queued in one transaction (group commit). SQLite runs in WAL mode with
+`synchronous=FULL`, so a commit is on disk (fsync) before `add` returns, and the server
+sends its 303 after that: an acknowledged submission survives a crash or a `kill -9`.
+Sixteen clients waiting share one fsync instead of queueing for sixteen.
+
+Reads open their own connection (WAL readers never block the writer), so `deploy`,
+`intake stats` and `intake export` can run while the server is taking submissions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from provisioner.errors import InputError
+from provisioner.intake.groupcommit import GroupCommit
+from provisioner.intake.model import (
+    ConsentProof,
+    DoNotContact,
+    Kind,
+    State,
+    StatRow,
+    Submission,
+    TokenResult,
+    Tokens,
+)
+
+SCHEMA_VERSION = 1
+STATE_RANK = {"pending": 0, "confirmed": 1, "unsubscribed": 2}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    nation TEXT NOT NULL,
+    routed_to TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    source TEXT NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    postcode TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    message TEXT NOT NULL,
+    consents TEXT NOT NULL,
+    client_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    confirmed_at TEXT NOT NULL DEFAULT '',
+    unsubscribed_at TEXT NOT NULL DEFAULT '',
+    confirm_hash TEXT UNIQUE,
+    confirm_expires_at TEXT NOT NULL DEFAULT '',
+    unsubscribe_hash TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS submissions_email ON submissions (email);
+CREATE INDEX IF NOT EXISTS submissions_phone ON submissions (phone);
+CREATE INDEX IF NOT EXISTS submissions_state ON submissions (state);
+CREATE TABLE IF NOT EXISTS do_not_contact (
+    contact TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = (
+    "id, kind, nation, routed_to, lang, source, first_name, last_name, email, phone, "
+    "postcode, tags, message, consents, client_hash, created_at, state, confirmed_at, "
+    "unsubscribed_at"
+)
+
+
+class SqliteStore:
+    """A `Store` (see store.py) in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _connect(path) as conn:
+                conn.executescript(SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?), ('revision', '0')",
+                    (str(SCHEMA_VERSION),),
+                )
+        except sqlite3.Error as exc:
+            raise InputError(
+                f"{path}: cannot open the intake store ({exc}); check the path and that "
+                "it is an SQLite file written by provisioner"
+            ) from exc
+        path.chmod(0o600)  # supporter data: owner only
+        self._writer = GroupCommit(_connect(path, check_same_thread=False))
+
+    # -- writes: through the writer thread, one transaction per batch -----------------
+
+    def add(self, submission: Submission, tokens: Tokens) -> None:
+        row = (*_row(submission), tokens.confirm_hash, tokens.confirm_expires_at)
+        self._writer.run(lambda conn: _insert(conn, row, tokens.unsubscribe_hash))
+
+    def confirm(self, confirm_hash: str, now: str) -> TokenResult | None:
+        return self._writer.run(lambda conn: _confirm(conn, confirm_hash, now))
+
+    def unsubscribe(self, unsubscribe_hash: str, now: str) -> TokenResult | None:
+        return self._writer.run(lambda conn: _unsubscribe(conn, unsubscribe_hash, now))
+
+    def erase(self, email: str = "", phone: str = "") -> int:
+        return self._writer.run(lambda conn: _erase(conn, email, phone))
+
+    def absorb(self, submissions: Iterable[Submission], do_not_contact: DoNotContact) -> int:
+        rows = [_row(s) for s in submissions]
+        return self._writer.run(lambda conn: _absorb(conn, rows, do_not_contact))
+
+    # -- reads: own connection, a consistent snapshot ---------------------------------
+
+    def submissions(self, state: State | None = None) -> Iterator[Submission]:
+        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+        with self._reader() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY created_at, id", args
+            ).fetchall()
+        return iter([_submission(row) for row in rows])
+
+    def do_not_contact(self) -> DoNotContact:
+        with self._reader() as conn:
+            rows = conn.execute("SELECT contact, channel FROM do_not_contact").fetchall()
+        return DoNotContact(
+            emails=frozenset(c for c, channel in rows if channel == "email"),
+            phones=frozenset(c for c, channel in rows if channel == "phone"),
+        )
+
+    def stats(self) -> list[StatRow]:
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT nation, kind, state, count(*) FROM submissions "
+                "GROUP BY nation, kind, state ORDER BY nation, kind, state"
+            ).fetchall()
+        return [StatRow(nation, kind, state, count) for nation, kind, state, count in rows]
+
+    def revision(self) -> str:
+        with self._reader() as conn:
+            (value,) = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return str(value)
+
+    def close(self) -> None:
+        self._writer.stop()
+
+    def _reader(self) -> sqlite3.Connection:
+        return _connect(self.path)
+
+
+def _connect(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # fsync at every commit: acknowledged = on disk
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _row(s: Submission) -> tuple[Any, ...]:
+    consents = json.dumps([c.__dict__ for c in s.consents], ensure_ascii=False)
+    return (
+        *(s.id, s.kind, s.nation, s.routed_to, s.lang, s.source, s.first_name, s.last_name),
+        *(s.email, s.phone, s.postcode, ",".join(s.tags), s.message, consents),
+        *(s.client_hash, s.created_at, s.state, s.confirmed_at, s.unsubscribed_at),
+    )
+
+
+def _submission(row: tuple[Any, ...]) -> Submission:
+    (id_, kind, nation, routed_to, lang, source, first, last, email, phone, postcode) = row[:11]
+    tags, message, consents, client_hash, created_at, state, confirmed_at, unsub_at = row[11:]
+    return Submission(
+        *(id_, cast(Kind, kind), nation, routed_to, lang, source, first, last, email, phone),
+        postcode=postcode,
+        tags=tuple(t for t in tags.split(",") if t),
+        message=message,
+        consents=tuple(ConsentProof(**c) for c in json.loads(consents)),
+        client_hash=client_hash,
+        created_at=created_at,
+        state=cast(State, state),
+        confirmed_at=confirmed_at,
+        unsubscribed_at=unsub_at,
+    )
+
+
+def _insert(conn: sqlite3.Connection, row: tuple[Any, ...], unsubscribe_hash: str) -> None:
+    marks = ", ".join("?" * (len(row) + 1))
+    conn.execute(
+        f"INSERT INTO submissions ({_COLUMNS}, confirm_hash, confirm_expires_at, "
+        f"unsubscribe_hash) VALUES ({marks})",
+        (*row, unsubscribe_hash),
+    )
+
+
+def _bump(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+
+
+def _result(conn: sqlite3.Connection, where: str, value: str) -> TokenResult | None:
+    found = conn.execute(
+        f"SELECT id, nation, lang, kind, state FROM submissions WHERE {where} = ?", (value,)
+    ).fetchone()
+    return TokenResult(*found) if found else None
+
+
+def _confirm(conn: sqlite3.Connection, confirm_hash: str, now: str) -> TokenResult | None:
+    # Single use: the hash is cleared as the submission is confirmed.
+    found = conn.execute(
+        "SELECT id, email FROM submissions WHERE confirm_hash = ? AND state = 'pending' "
+        "AND confirm_expires_at > ?",
+        (confirm_hash, now),
+    ).fetchone()
+    if found is None:
+        return None
+    submission_id, email = found
+    conn.execute(
+        "UPDATE submissions SET state = 'confirmed', confirmed_at = ?, confirm_hash = NULL "
+        "WHERE id = ?",
+        (now, submission_id),
+    )
+    # Confirming proves the address is theirs and is a new consent: it lifts an earlier
+    # unsubscribe of that address (never of a phone, which the link does not prove).
+    conn.execute("DELETE FROM do_not_contact WHERE contact = ? AND channel = 'email'", (email,))
+    _bump(conn)
+    return _result(conn, "id", submission_id)
+
+
+def _unsubscribe(conn: sqlite3.Connection, unsubscribe_hash: str, now: str) -> TokenResult | None:
+    found = conn.execute(
+        "SELECT email, phone FROM submissions WHERE unsubscribe_hash = ?", (unsubscribe_hash,)
+    ).fetchone()
+    if found is None:
+        return None
+    email, phone = found
+    for contact, channel in ((email, "email"), (phone, "phone")):
+        if contact:
+            conn.execute(
+                "INSERT OR IGNORE INTO do_not_contact VALUES (?, ?, ?)", (contact, channel, now)
+            )
+    # Every submission of the person: one unsubscribe covers all their sign-ups.
+    conn.execute(
+        "UPDATE submissions SET state = 'unsubscribed', unsubscribed_at = ?, "
+        "confirm_hash = NULL WHERE state != 'unsubscribed' AND "
+        "(unsubscribe_hash = ? OR (email != '' AND email = ?) OR (phone != '' AND phone = ?))",
+        (now, unsubscribe_hash, email, phone),
+    )
+    _bump(conn)
+    return _result(conn, "unsubscribe_hash", unsubscribe_hash)
+
+
+def _erase(conn: sqlite3.Connection, email: str, phone: str) -> int:
+    if not email and not phone:
+        return 0
+    cursor = conn.execute(
+        "DELETE FROM submissions WHERE (? != '' AND email = ?) OR (? != '' AND phone = ?)",
+        (email, email, phone, phone),
+    )
+    _bump(conn)
+    return cursor.rowcount
+
+
+def _absorb(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dnc: DoNotContact) -> int:
+    changed = 0
+    for row in rows:
+        known = conn.execute("SELECT state FROM submissions WHERE id = ?", (row[0],)).fetchone()
+        if known is None:
+            _insert_absorbed(conn, row)
+            changed += 1
+        elif STATE_RANK[row[16]] > STATE_RANK[known[0]]:
+            conn.execute(
+                "UPDATE submissions SET state = ?, confirmed_at = ?, unsubscribed_at = ? "
+                "WHERE id = ?",
+                (row[16], row[17], row[18], row[0]),
+            )
+            changed += 1
+    for contacts, channel in ((dnc.emails, "email"), (dnc.phones, "phone")):
+        conn.executemany(
+            "INSERT OR IGNORE INTO do_not_contact VALUES (?, ?, '')",
+            [(contact, channel) for contact in sorted(contacts)],
+        )
+    _bump(conn)
+    return changed
+
+
+def _insert_absorbed(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+    marks = ", ".join("?" * len(row))
+    conn.execute(f"INSERT INTO submissions ({_COLUMNS}) VALUES ({marks})", row)
