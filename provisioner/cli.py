@@ -22,9 +22,9 @@ from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
 from provisioner.junit import write_junit
 from provisioner.merge import merge_reports
+from provisioner.network_report import network_html
 from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.plan import as_json as plan_json
-from provisioner.network_report import network_html
 from provisioner.recap import recap
 from provisioner.report import regenerate, write_reports
 from provisioner.shard import parse_shard

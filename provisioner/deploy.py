@@ -21,6 +21,7 @@ from provisioner.errors import InputError
 from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
 from provisioner.plan import PlannedNation, plan
+from provisioner.network_report import intake_counts, kinds_of, write_network_report
 from provisioner.report import build_report, write_reports
 from provisioner.shard import Shard
 from provisioner.spec import load_network
@@ -172,6 +173,9 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     write_reports(report, project.reports_dir)
+    with intake_counts(project.spec.parent / "data" / "intake.db") as counts:
+        kinds = kinds_of(engine.builder.network)
+        write_network_report(state, project.reports_dir, kinds, counts)
     return report
 
 

@@ -122,7 +122,8 @@ def _node(
     return {
         "slug": slug,
         "name": record.get("name") or slug,
-        "kind": kinds.get(slug) or ("candidate" if record.get("blueprint") == "candidate" else "section"),
+        "kind": kinds.get(slug)
+        or ("candidate" if record.get("blueprint") == "candidate" else "section"),
         "parent": record.get("parent"),
         "children": [],
         "status": record["status"],
@@ -134,6 +135,11 @@ def _node(
         "own": _zero(),
         "total": _zero(),
     }
+
+
+def _guess_kind(record: dict[str, Any]) -> str:
+    """Without the spec: the candidate blueprint makes candidates, the rest sections."""
+    return "candidate" if record.get("blueprint") == "candidate" else "section"
 
 
 def _zero() -> dict[str, dict[str, int]]:

@@ -67,7 +67,7 @@ def bar_chart(series: dict[str, Any]) -> Markup:
     counts: list[int] = series["counts"]
     top = max(counts) or 1
     width = CHART_W / len(counts)
-    bars = []
+    bars: list[str] = []
     for day, count in zip(series["days"], counts, strict=True):
         height = max(1.0, (CHART_H - 2) * count / top)
         x = len(bars) * width

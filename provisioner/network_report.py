@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from provisioner.errors import ProvisionerError
-from provisioner.netview import IntakeCounts, NoIntake, view_from_state
+from provisioner.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
 from provisioner.netview_html import write_network
 from provisioner.network import Network
 from provisioner.spec import load_network
@@ -40,3 +42,18 @@ def network_html(state: State, reports_dir: Path, spec: Path, intake: Path | Non
     store_path = intake or spec.parent / "data" / "intake.db"
     with intake_counts(store_path) as counts:
         return write_network_report(state, reports_dir, spec_kinds(spec), counts)
+
+
+@contextmanager
+def intake_counts(path: Path) -> Iterator[IntakeCounts]:
+    """Counts from the SQLite intake store at `path`; zero counts when there is none yet."""
+    if not path.is_file():
+        yield NoIntake()
+        return
+    from provisioner.intake.sqlite_store import SqliteStore  # only when there is intake
+
+    store = SqliteStore(path)
+    try:
+        yield StoreCounts(store)
+    finally:
+        store.close()
