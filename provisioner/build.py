@@ -16,6 +16,7 @@ from provisioner.callscripts import FOLDER as CALLS
 from provisioner.callscripts import CallScripts
 from provisioner.context import email_context, nation_data, network_data, page_context
 from provisioner.errors import BlueprintError, NationError
+from provisioner.hunters import HunterSource
 from provisioner.messages import MessageBook
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
@@ -50,9 +51,10 @@ class Build:
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
     counts: dict[str, int] = field(default_factory=dict)
-    # Call scripts come from templates, not supporters: kept apart so that reused
-    # supporter lists (see `set_private`) never bring back an old script.
-    call_scripts: dict[str, bytes] = field(default_factory=dict)
+    # Private files that do not come from the supporter lists (call scripts from
+    # templates, hunters.csv from intake): kept apart so that reused supporter lists
+    # (see `set_private`) never bring back an old version of them.
+    extra_private: dict[str, bytes] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -74,7 +76,7 @@ class Build:
 
     def set_private(self, files: dict[str, bytes], counts: dict[str, int]) -> None:
         """Fill in private lists produced elsewhere (reused from the live release)."""
-        self.files["private"] = {**files, **self.call_scripts}
+        self.files["private"] = {**files, **self.extra_private}
         self.counts, self._manifest = counts, None
         self.manifest()
 
@@ -92,8 +94,10 @@ class Builder:
         catalog: Catalog,
         nations_dir: Path,
         audience: PrivateSource | None = None,
+        hunters: HunterSource | None = None,
     ):
         self.network = network
+        self.hunters = hunters
         self.catalog = catalog
         self.nations_dir = nations_dir
         self.audience = audience
@@ -124,6 +128,8 @@ class Builder:
             "own_files": tree_digest([self.nations_dir / nation.slug]),
             "private": self.audience.digest(nation) if self.audience else "",
         }
+        if self.hunters is not None:  # only then: no intake leaves fingerprints as they were
+            inputs["hunters"] = self.hunters.digest(nation.slug)
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def private_fingerprint(self, nation: Nation) -> str:
@@ -157,8 +163,10 @@ class Builder:
         result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
         if self.audience is not None and book.has_folder(CALLS):
             dialers = blueprint.manifest.dialers
-            result.call_scripts = CallScripts(book).files(base["nation"], base["network"], dialers)
-            result.files["private"] = dict(result.call_scripts)
+            result.extra_private = CallScripts(book).files(base["nation"], base["network"], dialers)
+        if self.hunters is not None:
+            result.extra_private["hunters.csv"] = self.hunters.csv_bytes(nation.slug)
+        result.files["private"] = dict(result.extra_private)
         if self.audience is not None and with_private:
             result.set_private(*self.audience.private_files(nation, blueprint))
         result.manifest()
@@ -177,6 +185,8 @@ class Builder:
             lang: book.page_data(data, base["network"], lang)
             for lang in (nation.languages if declared else ())
         }
+        zero = {"hunters": 0, "pledges": 0, "signups": 0}
+        base["hunting"] = self.hunters.public_counts(nation.slug) if self.hunters else zero
         return base
 
     def private_input_bytes(self) -> int:

@@ -18,10 +18,11 @@ from provisioner.blueprints import Catalog
 from provisioner.build import Builder
 from provisioner.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.errors import InputError
+from provisioner.hunters import read_hunters
 from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
-from provisioner.plan import PlannedNation, plan
 from provisioner.network_report import intake_counts, kinds_of, write_network_report
+from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
 from provisioner.shard import Shard
 from provisioner.spec import load_network
@@ -96,7 +97,9 @@ def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
         audience = Audience(network, project.supporters, project.ledger_path)
-    return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
+    hunters = read_hunters(project.root / "data")
+    catalog = Catalog(project.blueprints_dir)
+    return Builder(network, catalog, project.overrides_dir, audience, hunters)
 
 
 def deploy(

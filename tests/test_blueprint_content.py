@@ -247,9 +247,8 @@ def page_context(blueprint: str, nation: dict[str, Any], page_id: str, lang: str
         "rel": rel,
         "link": link,
         "asset": lambda path: f"{rel}assets/{path}",
-        "messages": {
-            code: message_book(blueprint).page_data(nation, NETWORK, code) for code in [lang]
-        },
+        "messages": {lang: message_book(blueprint).page_data(nation, NETWORK, lang)},
+        "hunting": {"hunters": 3, "pledges": 52, "signups": 12},
     }
 
 

@@ -22,6 +22,7 @@ CONTEXT_NAMES = frozenset(
     | {"link", "asset", "email", "recipient", "super", "self", "loop", "caller"}
     | {"varargs", "kwargs"}
     | {"messages", "scripts", "fill", "say"}  # the messages page (pages/messages.html.j2)
+    | {"hunting"}  # pledge hunters' public counts
 )
 # Raw HTML that could run code or send visitors' data elsewhere; the blueprint provides
 # the forms (with consent text) and no page needs scripts.

@@ -2,7 +2,7 @@
 // Without JavaScript the page still works: each message is plain, selectable text.
 (function () {
   "use strict";
-  var REF = /^[A-Za-z0-9_-]{8,64}$/;
+  var REF = /^[A-Za-z0-9_-]{12}$/;
 
   function referralCode() {
     var match = /[?&]ref=([^&#]*)/.exec(window.location.search);
