@@ -213,7 +213,11 @@ class Builder:
         files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
         files.update(self.assets[nation.blueprint])
         files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
-        files["nation.json"] = _public_manifest(base["nation"], sorted(files)).encode()
+        pages = {
+            page_id: {lang: blueprint.page_path(page_id, lang) for lang in nation.languages}
+            for page_id in blueprint.manifest.pages
+        }
+        files["nation.json"] = _public_manifest(base["nation"], sorted(files), pages).encode()
         return files
 
     def _emails(
@@ -273,7 +277,9 @@ def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
     return files
 
 
-def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
+def _public_manifest(
+    nation: dict[str, Any], files: list[str], pages: dict[str, dict[str, str]]
+) -> str:
     public_keys = (
         *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
         *("geo", "coverage", "tags", "inherited_tags", "all_tags"),
@@ -281,6 +287,7 @@ def _public_manifest(nation: dict[str, Any], files: list[str]) -> str:
     data = {key: nation[key] for key in public_keys}
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
+    data["pages"] = pages  # page id -> lang -> path in the language's folder (DESIGN.md)
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)
