@@ -1,8 +1,14 @@
 """A network's supporters: read once, segmented once, exported per nation.
 
-Loading is lazy: a no-op deploy only hashes the two files (to notice a new export) and
+Loading is lazy: a no-op deploy only hashes the files (to notice a new export) and
 never parses 200,000 rows. The first run that builds anything loads and segments
 everything in one pass, before the build processes are forked, so they share it.
+
+Each nation's fingerprint holds the digest of its own rows only (supporters/
+fingerprints.py), so a new export rebuilds only the nations whose rows changed. Those
+digests need a parse; they are cached in the state, keyed by the files' digest, so a
+no-op deploy still parses nothing. Erased people (the erasure ledger of hashes) are
+dropped as the rows are read: no list, count or digest ever contains them.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.blueprints import Blueprint
 from provisioner.errors import InputError
@@ -26,12 +32,24 @@ from provisioner.supporters import (
     render_quarantine,
     segment,
 )
+from provisioner.supporters.erasure import is_erased, raw_is_erased, read_erasures
+from provisioner.supporters.fingerprints import nation_digests
+
+
+class DigestCache(Protocol):
+    """Where per-nation digests are kept between runs (the state database)."""
+
+    def cached_digests(self, key: str) -> dict[str, str] | None: ...
+
+    def cache_digests(self, key: str, digests: dict[str, str]) -> None: ...
 
 
 class Audience:
     """Supporter lists of one network, for the builder and the report."""
 
-    def __init__(self, network: Network, supporters: Path, ledger: Path):
+    def __init__(
+        self, network: Network, supporters: Path, ledger: Path, erasures: Path | None = None
+    ):
         for path, option in ((supporters, "--supporters"), (ledger, "--do-not-contact")):
             if not path.is_file():
                 raise InputError(
@@ -41,15 +59,35 @@ class Audience:
         self.network = network
         self.supporters_path = supporters
         self.ledger_path = ledger
-        self._digest = _files_digest([supporters, ledger])
+        self.erasures_path = erasures
+        inputs = [supporters, ledger, *([erasures] if erasures and erasures.is_file() else [])]
+        self._digest = _files_digest(inputs)
         self._ingestion: Ingestion | None = None
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
+        self._erased: frozenset[str] = frozenset()
+        self._digests: dict[str, str] | None = None
+        self.cache: DigestCache | None = None
         self._lock = threading.Lock()
 
     def digest(self, nation: Nation) -> str:
-        """Part of every nation's fingerprint: a new export rebuilds the private lists."""
-        return self._digest
+        """Part of the nation's fingerprint: the digest of its own (and descendants') rows."""
+        with self._lock:
+            if self._digests is None:
+                self._digests = self._cached_or_computed()
+        return self._digests.get(nation.slug, "")
+
+    def _cached_or_computed(self) -> dict[str, str]:
+        key = f"{self._digest}:{_network_key(self.network)}"
+        cached = self.cache.cached_digests(key) if self.cache else None
+        if cached is not None:
+            return cached
+        self._load()
+        assert self._segmentation is not None and self._ledger is not None
+        digests = nation_digests(self._segmentation, self._ledger)
+        if self.cache:
+            self.cache.cache_digests(key, digests)
+        return digests
 
     def input_bytes(self) -> int:
         return self.supporters_path.stat().st_size
@@ -61,11 +99,21 @@ class Audience:
     def _load(self) -> None:
         if self._segmentation is not None:
             return
-        self._ingestion = read_supporters(self.supporters_path)
-        self._ledger = read_ledger(self.ledger_path)
+        geography = self.network.geography
+        self._ingestion = read_supporters(self.supporters_path, geography)
+        self._ledger = read_ledger(self.ledger_path, self.network.info.country)
+        self._erased = erased = read_erasures(self.erasures_path)
+        if erased:  # erased means erased: gone before anything counts or lists them
+            ingestion = self._ingestion
+            ingestion.rows = [r for r in ingestion.rows if not is_erased(r, erased)]
+            ingestion.quarantined = [
+                q for q in ingestion.quarantined if not raw_is_erased(q.raw, erased)
+            ]
         owners = {n.slug: n.geo.postcodes for n in self.network}
+        areas = {n.slug: n.geo.areas for n in self.network if n.geo.areas}
         parents = {n.slug: n.parent for n in self.network}
-        self._segmentation = segment(self._ingestion.rows, build_index(owners, parents))
+        index = build_index(owners, parents, areas, geography)
+        self._segmentation = segment(self._ingestion.rows, index)
 
     def private_files(
         self, nation: Nation, blueprint: Blueprint
@@ -100,6 +148,7 @@ class Audience:
             "accepted": len(self._ingestion.rows),
             "quarantined": len(self._ingestion.quarantined),
             "unassigned": self._segmentation.unassigned,
+            "ambiguous": self._segmentation.ambiguous,
         }
 
 
@@ -110,6 +159,12 @@ def shared_tags(nation: Nation) -> list[str]:
     and each row already has its own `postcode` column.
     """
     return [tag for tag in nation.all_tags if not tag.startswith("postcode:")]
+
+
+def _network_key(network: Network) -> str:
+    """What the per-nation digests depend on besides the files: who covers which postcode."""
+    shape = sorted((n.slug, n.parent or "", ",".join(sorted(n.geo.postcodes))) for n in network)
+    return hashlib.sha256(repr(shape).encode()).hexdigest()
 
 
 def _files_digest(paths: list[Path]) -> str:

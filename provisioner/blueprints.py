@@ -15,10 +15,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioner.errors import BlueprintError
+from provisioner.strings import Strings, load_strings
 
 BASE_NAME = "_base"
-Language = Literal["fr", "nl"]
-LANGUAGES: tuple[str, ...] = ("fr", "nl")
+Language = str  # a BCP 47 tag; the spec checks that strings exist for it
 Kind = Literal["national", "region", "province", "section", "candidate"]
 # What a message script is for, on the "pass the word" page (data-message-kind).
 MessageKind = Literal["first", "variant", "follow-up", "reply"]
@@ -64,7 +64,10 @@ class Blueprint:
         return self.root / "templates"
 
     def page_path(self, page_id: str, lang: str) -> str:
-        return self.manifest.pages[page_id].path[lang]  # type: ignore[index]
+        """The page's file name in `lang`; a language the manifest does not name gets the
+        first path listed (a URL needs no translation to work)."""
+        paths = self.manifest.pages[page_id].path
+        return paths.get(lang) or next(iter(paths.values()))
 
 
 class Catalog:
@@ -74,6 +77,7 @@ class Catalog:
         self.root = root
         self._blueprints: dict[str, Blueprint] = {}
         self._digests: dict[str, str] = {}
+        self._strings: dict[tuple[str, str, str], Strings] = {}
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -86,6 +90,15 @@ class Catalog:
         if name not in self._blueprints:
             self._blueprints[name] = self._load(name)
         return self._blueprints[name]
+
+    def strings(self, name: str, lang: str, country: str) -> Strings:
+        """Strings of blueprint `name` in `lang`: shared, then per country, then its own."""
+        key = (name, lang, country)
+        if key not in self._strings:
+            i18n = self.base / "i18n"
+            folders = [i18n, i18n / "countries" / country, self.root / name / "i18n"]
+            self._strings[key] = load_strings(folders, lang)
+        return self._strings[key]
 
     @property
     def base(self) -> Path:

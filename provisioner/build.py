@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-
-import yaml
 
 from provisioner import __version__
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.callscripts import FOLDER as CALLS
 from provisioner.callscripts import CallScripts
-from provisioner.context import email_context, nation_data, network_data, page_context
-from provisioner.errors import BlueprintError, NationError
+from provisioner.candidates.problems import Problem
+from provisioner.candidates.rules import CandidateRuleError, rule_problems
+from provisioner.candidates.site_content import load_site_content, site_fields
+from provisioner.context import nation_data, network_data
+from provisioner.errors import NationError
+from provisioner.fingerprint import fingerprint, spec_inputs
 from provisioner.hunters import HunterSource
 from provisioner.messages import MessageBook
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
-from provisioner.yamlsource import deep_merge
+from provisioner.renderplan import (
+    ASSET,
+    EMAIL,
+    MANIFEST,
+    Output,
+    RenderPlan,
+    plan_outputs,
+    render_parts,
+)
 
 AREAS = ("sites", "private", "emails")
-EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
 # Bump when the output format changes, so every nation rebuilds once.
 BUILD_FORMAT = 1
 
@@ -50,11 +60,11 @@ class Build:
     slug: str
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
-    counts: dict[str, int] = field(default_factory=dict)
     # Private files that do not come from the supporter lists (call scripts from
     # templates, hunters.csv from intake): kept apart so that reused supporter lists
     # (see `set_private`) never bring back an old version of them.
     extra_private: dict[str, bytes] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -97,10 +107,10 @@ class Builder:
         hunters: HunterSource | None = None,
     ):
         self.network = network
-        self.hunters = hunters
         self.catalog = catalog
         self.nations_dir = nations_dir
         self.audience = audience
+        self.hunters = hunters
         used = sorted({nation.blueprint for nation in network})
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
@@ -122,72 +132,135 @@ class Builder:
         """Hash of every input of the nation: rebuild only when this changes."""
         inputs = {
             "format": [BUILD_FORMAT, __version__],
-            "nation": nation_data(self.network, nation),
-            "network": network_data(self.network),
+            "spec": spec_inputs(self.network, nation),
             "blueprint": self.catalog.digest(nation.blueprint),
             "own_files": tree_digest([self.nations_dir / nation.slug]),
             "private": self.audience.digest(nation) if self.audience else "",
         }
         if self.hunters is not None:  # only then: no intake leaves fingerprints as they were
             inputs["hunters"] = self.hunters.digest(nation.slug)
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return fingerprint(inputs)
 
     def private_fingerprint(self, nation: Nation) -> str:
         """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
         if self.audience is None:
             return ""
         manifest = self.catalog.get(nation.blueprint).manifest
-        inputs = {
-            "format": [BUILD_FORMAT, __version__],
-            "supporters": self.audience.digest(nation),
-            "tags": list(nation.all_tags),
-            "coverage": list(nation.coverage),
-            "segments": manifest.segments,
-            "dialers": manifest.dialers,
+        return fingerprint(
+            {
+                "format": [BUILD_FORMAT, __version__],
+                "supporters": self.audience.digest(nation),
+                "tags": list(nation.all_tags),
+                "coverage": list(nation.coverage),
+                "segments": manifest.segments,
+                "dialers": manifest.dialers,
+            }
+        )
+
+    def site_content(self, nation: Nation) -> dict[str, Any] | None:
+        """The fields of the nation's site.yaml (None without one); raises when invalid."""
+        return site_fields(load_site_content(self.nations_dir / nation.slug))
+
+    def render_plan(self, nation: Nation, site: Mapping[str, Any] | None = None) -> RenderPlan:
+        """Every output of `nation`, with its templates and context (see renderplan.py).
+
+        `site`: site.yaml fields to use instead of reading the nation's file (`check`
+        passes what it could read of a broken file, to find the other problems too).
+        """
+        blueprint = self.catalog.get(nation.blueprint)
+        fields = self.site_content(nation) if site is None else site
+        base = {
+            "nation": nation_data(self.network, nation, fields),
+            "network": network_data(self.network),
+            "strings": self.strings[nation.blueprint],
         }
-        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        base.update(self.volunteer_context(nation, base["nation"], base["network"]))
+        own_assets = _folder_paths(self.nations_dir / nation.slug / "assets", "assets/")
+        outputs = plan_outputs(
+            blueprint, nation.languages, base, self.assets[nation.blueprint], own_assets
+        )
+        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
+        return RenderPlan(nation.slug, nation.blueprint, namespaced, base, outputs)
+
+    def volunteer_context(
+        self, nation: Nation, data: dict[str, Any], network: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`messages` (the filled scripts, per language) and `hunting` (public counts of
+        the nation's pledge hunters) for every page."""
+        book = self.messages[nation.blueprint]
+        declared = bool(self.catalog.get(nation.blueprint).manifest.messages)
+        messages = {
+            lang: book.page_data(data, network, lang)
+            for lang in (nation.languages if declared else ())
+        }
+        zero = {"hunters": 0, "pledges": 0, "signups": 0}
+        hunting = self.hunters.public_counts(nation.slug) if self.hunters else zero
+        return {"messages": messages, "hunting": hunting}
+
+    def rule_problems(self, nation: Nation, plan: RenderPlan | None = None) -> list[Problem]:
+        """Every breach of a candidate rule in the nation's own folder (rules.py); with
+        `plan`, also names none of its contexts defines (a lint `check` adds)."""
+        env = self.renderers[nation.blueprint].env
+        names = plan.context_names() if plan is not None else None
+        return rule_problems(env, self.nations_dir, nation.slug, names)
+
+    def render(self, plan: RenderPlan, output: Output) -> dict[str, str]:
+        """The rendered parts of one templated output; TemplateError with file:line."""
+        renderer = self.renderers[plan.blueprint]
+
+        def one(name: str, context: Mapping[str, Any]) -> str:
+            return renderer.render(plan.slug, name, dict(context), plan.namespaced)
+
+        return render_parts(output, one)
 
     def build(
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
     ) -> Build:
         """Everything of `nation`; `with_private=False` leaves its private lists out, for
-        a caller that reuses the live ones (see `Engine`)."""
-        blueprint = self.catalog.get(nation.blueprint)
+        a caller that reuses the live ones (see `BuildPool`).
+
+        Refuses (CandidateRuleError) a nation whose own files break a candidate rule.
+        """
+        plan = self.render_plan(nation)
+        problems = self.rule_problems(nation)
+        if problems:
+            raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        base = self.base_context(
-            nation, nation_data(self.network, nation, self.nations_dir / nation.slug)
-        )
-        book = self.messages[nation.blueprint]
-        namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
-        result.files["sites"] = self._site(nation, blueprint, base, namespaced)
-        result.files["emails"] = self._emails(nation, blueprint, base, namespaced)
-        if self.audience is not None and book.has_folder(CALLS):
-            dialers = blueprint.manifest.dialers
-            result.extra_private = CallScripts(book).files(base["nation"], base["network"], dialers)
-        if self.hunters is not None:
-            result.extra_private["hunters.csv"] = self.hunters.csv_bytes(nation.slug)
+        for output in plan.outputs:
+            files = result.files[output.area]
+            if output.kind == MANIFEST:
+                pages = _page_paths(self.catalog.get(nation.blueprint), nation.languages)
+                files[output.path] = _public_manifest(
+                    plan.base["nation"], sorted(files), pages
+                ).encode()
+            elif output.kind == ASSET:
+                files[output.path] = _asset_bytes(output)
+            else:
+                files.update(self._output_files(plan, output))
+        result.extra_private = self._extra_private(nation, plan)
         result.files["private"] = dict(result.extra_private)
         if self.audience is not None and with_private:
-            result.set_private(*self.audience.private_files(nation, blueprint))
+            result.set_private(*self.private_files(nation))
         result.manifest()
         return result
 
-    def base_context(self, nation: Nation, data: dict[str, Any]) -> dict[str, Any]:
-        """What every page and email of `nation` sees; `data` is its `nation` variable."""
-        base = {
-            "nation": data,
-            "network": network_data(self.network),
-            "strings": self.strings[nation.blueprint],
-        }
+    def _extra_private(self, nation: Nation, plan: RenderPlan) -> dict[str, bytes]:
+        """Call scripts beside the dialer exports, and the nation's hunters.csv."""
+        files: dict[str, bytes] = {}
         book = self.messages[nation.blueprint]
-        declared = bool(self.catalog.get(nation.blueprint).manifest.messages)
-        base["messages"] = {
-            lang: book.page_data(data, base["network"], lang)
-            for lang in (nation.languages if declared else ())
-        }
-        zero = {"hunters": 0, "pledges": 0, "signups": 0}
-        base["hunting"] = self.hunters.public_counts(nation.slug) if self.hunters else zero
-        return base
+        if self.audience is not None and book.has_folder(CALLS):
+            dialers = self.catalog.get(nation.blueprint).manifest.dialers
+            nation_vars, network = dict(plan.base["nation"]), dict(plan.base["network"])
+            files.update(CallScripts(book).files(nation_vars, network, dialers))
+        if self.hunters is not None:
+            files["hunters.csv"] = self.hunters.csv_bytes(nation.slug)
+        return files
+
+    def _output_files(self, plan: RenderPlan, output: Output) -> dict[str, bytes]:
+        parts = self.render(plan, output)
+        if output.kind == EMAIL:
+            return _email_files(plan.slug, output, parts)
+        return {output.path: parts["html"].encode()}
 
     def private_input_bytes(self) -> int:
         """Size of the supporter export (0 without one): decides where lists are built."""
@@ -198,61 +271,12 @@ class Builder:
             return {}, {}
         return self.audience.private_files(nation, self.catalog.get(nation.blueprint))
 
-    def _site(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for page_id, page in blueprint.manifest.pages.items():
-                ctx = page_context(base, blueprint, page_id, lang, at_root=False)
-                html = renderer.render(nation.slug, page.template, ctx, namespaced)
-                files[f"{lang}/{blueprint.page_path(page_id, lang)}"] = html.encode()
-        home = blueprint.manifest.pages["home"].template
-        root_ctx = page_context(base, blueprint, "home", nation.languages[0], at_root=True)
-        files["index.html"] = renderer.render(nation.slug, home, root_ctx, namespaced).encode()
-        files.update(self.assets[nation.blueprint])
-        files.update(_folder_files(self.nations_dir / nation.slug / "assets", "assets/"))
-        pages = {
-            page_id: {lang: blueprint.page_path(page_id, lang) for lang in nation.languages}
-            for page_id in blueprint.manifest.pages
-        }
-        files["nation.json"] = _public_manifest(base["nation"], sorted(files), pages).encode()
-        return files
-
-    def _emails(
-        self, nation: Nation, blueprint: Blueprint, base: dict[str, Any], namespaced: bool
-    ) -> dict[str, bytes]:
-        renderer = self.renderers[nation.blueprint]
-        files: dict[str, bytes] = {}
-        for lang in nation.languages:
-            for email_id in blueprint.manifest.emails:
-                ctx = email_context(base, email_id, lang)
-                parts = {
-                    part: renderer.render(nation.slug, f"emails/{email_id}/{name}", ctx, namespaced)
-                    for part, name in EMAIL_PARTS.items()
-                }
-                template = {
-                    "TemplateName": f"{nation.slug}--{email_id}--{lang}",
-                    "SubjectPart": parts["subject"].strip(),
-                    "TextPart": parts["text"],
-                    "HtmlPart": parts["html"],
-                }
-                files[f"{lang}/{email_id}.json"] = _json(template).encode()
-                files[f"{lang}/{email_id}.html"] = parts["html"].encode()
-                files[f"{lang}/{email_id}.txt"] = parts["text"].encode()
-        return files
-
     def _strings(self, blueprint: Blueprint) -> dict[str, dict[str, Any]]:
-        strings: dict[str, dict[str, Any]] = {}
-        for lang in ("fr", "nl"):
-            merged: dict[str, Any] = {}
-            for folder in (self.catalog.base, blueprint.root):
-                path = folder / "i18n" / f"{lang}.yaml"
-                if path.is_file():
-                    merged = deep_merge(merged, _read_yaml(path))
-            strings[lang] = merged
-        return strings
+        languages = dict.fromkeys(lang for nation in self.network for lang in nation.languages)
+        country = self.network.info.country
+        return {
+            lang: self.catalog.strings(blueprint.name, lang, country).values for lang in languages
+        }
 
     def _shared_assets(self, blueprint: Blueprint) -> dict[str, bytes]:
         files = _folder_files(self.catalog.base / "assets", "assets/")
@@ -260,8 +284,36 @@ class Builder:
         return files
 
 
+def _email_files(slug: str, output: Output, parts: dict[str, str]) -> dict[str, bytes]:
+    """An email's SES template (JSON) and its .html and .txt previews."""
+    template = {
+        "TemplateName": f"{slug}--{output.id}--{output.lang}",
+        "SubjectPart": parts["subject"].strip(),
+        "TextPart": parts["text"],
+        "HtmlPart": parts["html"],
+    }
+    return {
+        f"{output.path}.json": _json(template).encode(),
+        f"{output.path}.html": parts["html"].encode(),
+        f"{output.path}.txt": parts["text"].encode(),
+    }
+
+
+def _asset_bytes(output: Output) -> bytes:
+    if output.data is not None:
+        return output.data
+    assert output.source is not None
+    return output.source.read_bytes()
+
+
 def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
-    """Files under `folder`; a symlink leading outside it is an error, never published."""
+    """Contents of the files under `folder` (see `_folder_paths`)."""
+    return {name: path.read_bytes() for name, path in _folder_paths(folder, prefix).items()}
+
+
+def _folder_paths(folder: Path, prefix: str) -> dict[str, Path]:
+    """Files under `folder` by published name; a symlink leading outside it is an error,
+    never published."""
     if not folder.is_dir():
         return {}
     root = folder.resolve()
@@ -273,8 +325,16 @@ def _folder_files(folder: Path, prefix: str) -> dict[str, bytes]:
             raise BuildInputError(
                 f"{path} links outside {folder}; copy the file into the folder instead"
             )
-        files[prefix + path.relative_to(folder).as_posix()] = path.read_bytes()
+        files[prefix + path.relative_to(folder).as_posix()] = path
     return files
+
+
+def _page_paths(blueprint: Blueprint, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Page id -> lang -> path in the language's folder (nation.json `pages`)."""
+    return {
+        page_id: {lang: blueprint.page_path(page_id, lang) for lang in languages}
+        for page_id in blueprint.manifest.pages
+    }
 
 
 def _public_manifest(
@@ -287,7 +347,7 @@ def _public_manifest(
     data = {key: nation[key] for key in public_keys}
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
-    data["pages"] = pages  # page id -> lang -> path in the language's folder (DESIGN.md)
+    data["pages"] = pages
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)
@@ -295,13 +355,3 @@ def _public_manifest(
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BlueprintError(f"{path}: must be a mapping of strings")
-    return data

@@ -245,6 +245,45 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
 
 
+@cli.command(name="erase")
+@spec_option
+@out_option
+@click.option("--email", default=None, help="Erase the person with this email address.")
+@click.option("--phone", default=None, help="Erase the person with this phone number.")
+@click.option("--id", "id_", default=None, help="Erase the person with this supporter id.")
+@click.option(
+    "--supporters",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Central supporter export; the erasure ledger is erased.csv beside it. "
+    "Default: data/supporters.csv beside the spec.",
+)
+def erase_command(
+    spec: Path, out: Path, email: str | None, phone: str | None, id_: str | None,
+    supporters: Path | None,
+) -> None:  # fmt: skip
+    """Erase one person (GDPR art. 17) from every nation's lists, for good."""
+    from provisioner.erase import erase, person_from
+
+    given = [(k, v) for k, v in (("email", email), ("phone", phone), ("id", id_)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --email, --phone or --id")
+    person = person_from(*given[0])
+    project = Project(
+        spec=spec, out=out, supporters=supporters or spec.parent / "data" / "supporters.csv"
+    )
+    result = erase(project, person).as_dict()
+    kinds = ", ".join(result["kinds"])
+    click.echo(
+        f"{kinds}: {result['newly_added']} new entr(y/ies) in {project.erasures_path} (hashes only)"
+    )
+    for place, rows in result["found"].items():
+        click.echo(f"  removed {rows} row(s) from {out / 'private' / place}")
+    if not result["found"]:
+        click.echo(f"  found in no private file under {out / 'private'}")
+    click.echo("the next deploy exports them nowhere; the central CRM must erase them too")
+
+
 @cli.command()
 @out_option
 @click.option(

@@ -1,16 +1,17 @@
 """What templates see: plain data about a nation, its network and the page being rendered.
 
 Only spec data goes in here. Supporter rows never do, so no template, blueprint or
-candidate override can leak a supporter onto a public page.
+candidate override can leak a supporter onto a public page. Pure: this module reads no
+file; the Builder loads a nation's site.yaml and hands its fields in.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from provisioner.blueprints import Blueprint
-from provisioner.candidates.site_content import load_site_content, merge_site_content
+from provisioner.geo import Geography
 from provisioner.network import Nation, Network
 
 RECIPIENT_FIELDS = (
@@ -24,10 +25,12 @@ RECIPIENT_FIELDS = (
 )
 
 
-def nation_data(network: Network, nation: Nation, folder: Path | None = None) -> dict[str, Any]:
-    """The `nation` variable of templates (also what a nation's fingerprint hashes).
+def nation_data(
+    network: Network, nation: Nation, site: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The `nation` variable of templates.
 
-    With `folder` (the nation's own folder), its site.yaml is laid over `content` and
+    `site` holds the fields set in the nation's site.yaml, laid over `content` and
     `contact`: candidates edit their content there, not in the shared nations.yaml.
     """
     parent = network.nations[nation.parent] if nation.parent else None
@@ -50,10 +53,22 @@ def nation_data(network: Network, nation: Nation, folder: Path | None = None) ->
         "parent": _link(parent) if parent else None,
         "children": [_link(network.nations[c]) for c in nation.children],
     }
-    site = load_site_content(folder) if folder is not None else None
-    if site is not None:
-        merge_site_content(data, site)
+    if site:
+        _lay_site_over(data, site)
     return data
+
+
+def _lay_site_over(nation: dict[str, Any], site: Mapping[str, Any]) -> None:
+    """site.yaml's fields over `content` (colours and social links key by key) and
+    `contact`, in place."""
+    fields = {k: v for k, v in site.items() if k not in ("colors", "social", "contact")}
+    content = {**nation["content"], **fields}
+    if site.get("colors") is not None:
+        content["colors"] = {**(content.get("colors") or {}), **site["colors"]}
+    content["social"] = {**(content.get("social") or {}), **(site.get("social") or {})}
+    nation["content"] = content
+    if site.get("contact") is not None:
+        nation["contact"] = {**nation["contact"], **site["contact"]}
 
 
 def _content(nation: Nation) -> dict[str, Any]:
@@ -68,11 +83,12 @@ def _link(nation: Nation) -> dict[str, str]:
 
 
 def network_data(network: Network) -> dict[str, Any]:
-    return network.info.model_dump(mode="json")  # JSON-safe: fingerprints hash it
+    """The `network` variable: nations.yaml's `network`, plus what its geography says."""
+    return {**network.info.model_dump(mode="json"), "geo": geo_facts(network.geography)}
 
 
 def page_context(
-    base: dict[str, Any], blueprint: Blueprint, page_id: str, lang: str, at_root: bool
+    base: Mapping[str, Any], blueprint: Blueprint, page_id: str, lang: str, at_root: bool
 ) -> dict[str, Any]:
     """Context for one page; hrefs are relative so a site works from disk and any host."""
     rel = "" if at_root else "../"
@@ -105,11 +121,23 @@ def page_context(
     }
 
 
-def email_context(base: dict[str, Any], email_id: str, lang: str) -> dict[str, Any]:
+def email_context(base: Mapping[str, Any], email_id: str, lang: str) -> dict[str, Any]:
     return {
         **base,
         "lang": lang,
         "t": base["strings"][lang],
         "email": {"id": email_id, "lang": lang},
         "recipient": {name: "{{" + name + "}}" for name in RECIPIENT_FIELDS},
+    }
+
+
+def geo_facts(geography: Geography | None) -> dict[str, Any]:
+    """Postcode format (for forms) and the data credit (for pages showing geography)."""
+    if geography is None:
+        return {"postcode_pattern": None, "postcode_example": "", "credit": None}
+    credit = geography.credit
+    return {
+        "postcode_pattern": geography.postcode_pattern.pattern,
+        "postcode_example": geography.postcode_example,
+        "credit": credit.__dict__ if credit else None,
     }

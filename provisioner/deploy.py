@@ -51,6 +51,11 @@ class Project:
         return self.supporters.parent / "do-not-contact.csv"
 
     @property
+    def erasures_path(self) -> Path | None:
+        """The erasure ledger (hashes only), beside the central export."""
+        return self.supporters.parent / "erased.csv" if self.supporters else None
+
+    @property
     def root(self) -> Path:
         return self.spec.parent
 
@@ -96,7 +101,7 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path)
+        audience = Audience(network, project.supporters, project.ledger_path, project.erasures_path)
     hunters = read_hunters(project.root / "data")
     catalog = Catalog(project.blueprints_dir)
     return Builder(network, catalog, project.overrides_dir, audience, hunters)
@@ -122,6 +127,8 @@ def deploy(
     target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
+        if isinstance(builder.audience, Audience):
+            builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(

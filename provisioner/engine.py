@@ -17,20 +17,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from provisioner.build import Build, Builder
-from provisioner.buildpool import BuildPool
+from provisioner.build import Builder
+from provisioner.buildpool import BuildPool, LivePrivate
 from provisioner.errors import NationError
 from provisioner.network import Nation
 from provisioner.state import Deployed, State
 from provisioner.targets.base import Target
 
 STATUSES = ("deployed", "unchanged", "failed", "skipped")
-MIN_FOR_PROCESSES = 16  # below this, forking costs more than it saves
-# Supporter lists are built in the worker processes (fast: both cores) while the export
-# is small. Past this size they are built in the main process only: each worker would
-# otherwise end up with its own copy of every row (copy-on-write pages touched by
-# reference counting), about 0.5 GB per worker at a million supporters.
-LISTS_IN_WORKERS_MAX = 64 * 2**20
 
 
 @dataclass
@@ -64,6 +58,9 @@ class NationResult:
     counts: dict[str, int] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # True for an `unchanged` nation that was rebuilt (its inputs changed) and gave the
+    # same output; False when its fingerprint said there was nothing to rebuild.
+    rebuilt: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +103,6 @@ class Engine:
         self._pool: BuildPool | None = None
         self._known: dict[str, Deployed] = {}
         self._reuse_private: set[str] = set()
-        self._lists_in_workers = True
 
     def run(self, nations: Sequence[Nation], run_id: str) -> list[NationResult]:
         """Deploy `nations`; return one result per nation, in input order."""
@@ -123,14 +119,8 @@ class Engine:
         for result in settled:
             self.events.nation_finished(result)
         pending = [n for n in nations if results[n.slug].status == "pending"]
-        processes = self.options.processes if len(pending) >= MIN_FOR_PROCESSES else 1
-        self._lists_in_workers = self.builder.private_input_bytes() <= LISTS_IN_WORKERS_MAX
         must_read = any(n.slug not in self._reuse_private for n in pending)
-        if must_read and self._lists_in_workers:
-            self.builder.prepare()  # read before forking: workers share the rows
-        self._pool = BuildPool(self.builder, processes)
-        if must_read and not self._lists_in_workers:
-            self.builder.prepare()  # read after forking: only this process holds the rows
+        self._pool = BuildPool(self.builder, self.options.processes, len(pending), must_read)
         try:
             canary, rest = pending[: self.options.canary], pending[self.options.canary :]
             # Biggest first (HQ, regions, provinces carry the most supporters): the long
@@ -220,11 +210,7 @@ class Engine:
 
     def _attempt(self, nation: Nation, result: NationResult) -> None:
         assert self._pool is not None and result.fingerprint is not None
-        reuse = nation.slug in self._reuse_private
-        in_worker = self._lists_in_workers and not reuse
-        build = self._pool.build(nation, result.fingerprint, with_private=in_worker)
-        if not in_worker:
-            self._fill_private(nation, build, reuse)
+        build = self._pool.build(nation, result.fingerprint, self._live_lists(nation))
         published = self.target.publish(build)
         result.counts = build.counts
         result.files = {
@@ -234,7 +220,7 @@ class Engine:
         }
         result.error = None
         if published.release is None:  # same content as live: nothing new to serve
-            result.status = "unchanged"
+            result.status, result.rebuilt = "unchanged", True
             result.release = self.target.current_release(nation.slug)
             return
         result.status, result.release = "deployed", published.release
@@ -248,13 +234,16 @@ class Engine:
             build.manifest(),
         )
 
-    def _fill_private(self, nation: Nation, build: Build, reuse: bool) -> None:
-        """Private lists: the live ones when only pages changed, else generated here."""
-        live = self.target.read_private(nation.slug) if reuse else None
-        if live is None:
-            build.set_private(*self.builder.private_files(nation))
-        else:
-            build.set_private(live, self._known[nation.slug].counts)
+    def _live_lists(self, nation: Nation) -> LivePrivate | None:
+        """When only the nation's pages changed: how to read its live lists, to reuse."""
+        if nation.slug not in self._reuse_private:
+            return None
+
+        def read() -> tuple[dict[str, bytes], dict[str, int]] | None:
+            files = self.target.read_private(nation.slug)
+            return None if files is None else (files, self._known[nation.slug].counts)
+
+        return read
 
     def _count_failure(self) -> None:
         with self._lock:

@@ -27,6 +27,8 @@ class NetworkInfo(Strict):
     name: str
     base_domain: str
     controller: Controller
+    country: str = "BE"  # ISO 3166-1 alpha-2; picks the geography, phones and postcodes
+    geography: str | None = None  # a CSV geography file, relative to nations.yaml
     # The next election: message and call scripts name the day.
     election_date: date | None = None
 
@@ -36,6 +38,7 @@ class Geo(Strict):
     province: str | None = None
     municipality: str | None = None
     postcodes: list[str] = Field(default_factory=list)
+    areas: list[str] = Field(default_factory=list)  # area codes of the geography
 
 
 class Contact(Strict):

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.geo import Geography
+from provisioner.geo.claims import claimed_postcodes
 from provisioner.models import Candidate, Contact, Content, Geo, NationEntry, NetworkInfo
 
 
@@ -49,6 +51,7 @@ class Network:
     nations: dict[str, Nation]
     source: str = "nations.yaml"
     extra: dict[str, Any] = field(default_factory=dict)
+    geography: Geography | None = None  # set by the spec loader
 
     def __iter__(self) -> Iterator[Nation]:
         return iter(self.nations.values())
@@ -79,11 +82,16 @@ def geo_tags(geo: Geo) -> list[str]:
         if value:
             tags.append(f"{level}:{slugify(value)}")
     tags.extend(f"postcode:{code}" for code in geo.postcodes)
+    tags.extend(f"area:{code.lower()}" for code in geo.areas)
     return tags
 
 
 def resolve(
-    info: NetworkInfo, entries: dict[str, NationEntry], kinds: dict[str, str], lines: dict[str, int]
+    info: NetworkInfo,
+    entries: dict[str, NationEntry],
+    kinds: dict[str, str],
+    lines: dict[str, int],
+    geography: Geography | None = None,
 ) -> Network:
     """Fill inherited values, in an order where every parent comes before its children.
 
@@ -95,9 +103,9 @@ def resolve(
         parent = resolved.get(entry.parent) if entry.parent else None
         resolved[slug] = _resolve_one(info, entry, parent, kinds[entry.blueprint], lines.get(slug))
     children = _children(entries)
-    coverage = _coverage(entries, children)
+    coverage = _coverage(entries, children, geography)
     ordered = {slug: _with_tree(resolved[slug], children[slug], coverage[slug]) for slug in entries}
-    return Network(info=info, nations=ordered)
+    return Network(info=info, nations=ordered, geography=geography)
 
 
 def _resolve_one(
@@ -158,14 +166,16 @@ def _children(entries: dict[str, NationEntry]) -> dict[str, list[str]]:
 
 
 def _coverage(
-    entries: dict[str, NationEntry], children: dict[str, list[str]]
+    entries: dict[str, NationEntry],
+    children: dict[str, list[str]],
+    geography: Geography | None,
 ) -> dict[str, set[str]]:
-    """Own postcodes plus every descendant's, computed bottom-up once."""
+    """Own postcodes (named, or spanned by own areas) plus every descendant's, bottom-up."""
     coverage: dict[str, set[str]] = {}
 
     def cover(slug: str) -> set[str]:
         if slug not in coverage:
-            codes = set(entries[slug].geo.postcodes)
+            codes = claimed_postcodes(entries[slug].geo, geography)
             for child in children[slug]:
                 codes |= cover(child)
             coverage[slug] = codes

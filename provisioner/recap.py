@@ -61,6 +61,9 @@ def _counts(report: dict[str, Any]) -> list[Text]:
         counts.append(f"{status}={summary[status]}", style=style)
         counts.append("  ")
     counts.append(f"total={summary['total']}")
+    rebuilt = sum(1 for n in report["nations"] if n.get("rebuilt"))
+    if rebuilt:  # inputs changed, output did not: worth knowing, nothing was published
+        counts.append(f"  ({rebuilt} of the unchanged rebuilt with identical output)", style=DIM)
     return [title, counts]
 
 

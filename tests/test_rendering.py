@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
@@ -116,14 +118,23 @@ def test_sandbox_refuses_escapes(root: Path, payload: str) -> None:
         builder.build(builder.network.nations["liege"])
 
 
-def test_templates_are_compiled_once_per_blueprint(root: Path) -> None:
+def test_templates_are_compiled_once_per_blueprint(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     builder = make_builder(root, [nation("hq"), nation("a", "hq"), nation("b", "hq")])
-    for slug in ("hq", "a", "b"):
-        builder.build(builder.network.nations[slug])
     env = builder.renderers["section"].env
-    assert env.cache is not None
-    names = [key[1] for key in env.cache]
-    assert len(names) == len(set(names)) and "pages/home.html.j2" in names
+    compiled: Counter[str] = Counter()
+    compile_source = env.compile
+
+    def counting(source: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled[name or ""] += 1
+        return compile_source(source, name, *args, **kwargs)
+
+    monkeypatch.setattr(env, "compile", counting)
+    for slug in ("hq", "a", "b", "hq"):
+        builder.build(builder.network.nations[slug])
+    assert compiled["pages/home.html.j2"] == 1 and compiled["layout.html.j2"] == 1
+    assert set(compiled.values()) == {1}, compiled
 
 
 def test_fingerprint_changes_with_inputs(root: Path) -> None:

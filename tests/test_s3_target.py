@@ -281,3 +281,21 @@ def test_clients_are_made_once_and_retry_adaptively(target: S3Target) -> None:
 
     target.aws.session.client = no_new_clients  # type: ignore[method-assign]
     assert target.publish(make_build()).release is not None
+
+
+def test_rollback_keeps_the_current_private_lists_and_the_next_publish_sees_them(
+    target: S3Target, direct: Any
+) -> None:
+    first = target.publish(make_build(page="v1", private="with-erased-person")).release
+    target.publish(make_build(page="v2", private="after-erasure"))
+    target.activate("liege", str(first))
+
+    def private_list() -> bytes:
+        key = "private/liege/segments/volunteers.csv"
+        body: bytes = direct.get_object(Bucket=target.private, Key=key)["Body"].read()
+        return body
+
+    assert private_list() == b"after-erasure"  # the rollback switched pages only
+    # Republishing the old lists must write them: the manifest now says what is live.
+    target.publish(make_build(page="v1", private="with-erased-person"))
+    assert private_list() == b"with-erased-person"

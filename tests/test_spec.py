@@ -93,7 +93,8 @@ def test_every_problem_is_reported_at_once(root: Path) -> None:
     [
         (nation("x", "hq", domain="www.hq.example"), "duplicate domain 'www.hq.example'"),
         (nation("x", "hq", domain="Not A Domain"), "invalid domain 'Not A Domain'"),
-        (nation("x", "hq", languages=["de"]), "nations.1.languages.0: unsupported language 'de'"),
+        (nation("x", "hq", languages=["es"]), "i18n/es.yaml: missing (fr.yaml"),
+        (nation("x", "hq", languages=["fr_BE"]), "nations.1.languages.0: invalid language 'fr_BE'"),
         (
             nation("x", "hq", geo={"postcodes": ["0999"]}),
             "nations.1.geo.postcodes.0: invalid postcode",

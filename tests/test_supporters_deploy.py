@@ -180,7 +180,7 @@ def test_lists_are_never_reused_after_a_failed_rebuild(tmp_path: Path) -> None:
 def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provisioner import engine
+    from provisioner import buildpool, engine
     from provisioner.deploy import Project, deploy
 
     mini_blueprints(tmp_path)
@@ -194,7 +194,7 @@ def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
 
     options = engine.Options(processes=2)
     deploy(Project(spec=spec, out=tmp_path / "workers", supporters=supporters), options)
-    monkeypatch.setattr(engine, "LISTS_IN_WORKERS_MAX", 0)  # as with a million rows
+    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 0)  # as with a million rows
     deploy(Project(spec=spec, out=tmp_path / "main", supporters=supporters), options)
     in_workers, in_main = (
         lists(tmp_path / "workers" / "private"),

@@ -81,7 +81,7 @@ def test_reads_utf8_with_or_without_bom_comma_or_semicolon(tmp_path, delimiter, 
         ("+32 (0)470 12 34 56", "+32470123456"),
         ("0032 470 12 34 56", "+32470123456"),
         ("32470123456", "+32470123456"),
-        ("02 123 45 67", "+3221234567"),
+        ("02 511 22 33", "+3225112233"),
         ("04 222 33 44", "+3242223344"),  # Liège landline: 8 digits starting with 4
         ("081/22.33.44", "+3281223344"),
         ("+33 6 12 34 56 78", "+33612345678"),
@@ -122,7 +122,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason_never_dropped(tmp_path):
         supporter(id="S9", tags="Bénévole"),
         supporter(id="S10", created_at="31/12/2024"),
         supporter(id="S11", sms_consent="maybe"),
-        supporter(id="S12", language="en"),
+        supporter(id="S12", language="english!"),
         supporter(id="S13"),  # line 14: fine
     ]
     path = write_csv(tmp_path / "s.csv", rows)
@@ -145,8 +145,8 @@ def test_bad_rows_are_quarantined_with_line_and_reason_never_dropped(tmp_path):
         10: "tag 'bénévole'",
         11: "created_at '31/12/2024'",
         12: "sms_consent 'maybe'",
-        13: "language 'en'",
-        15: "expected 19 fields, found 4",
+        13: "language 'english!'",
+        15: "expected 20 fields, found 4",
     }
     assert sorted(reasons) == sorted(expected)
     for line, text in expected.items():
@@ -193,7 +193,7 @@ def test_rows_with_several_problems_list_them_all(tmp_path):
     (quarantined,) = read_supporters(path).quarantined
 
     assert quarantined.reason == (
-        "postcode 'x' is not a Belgian postcode (4 digits, 1000-9999); "
+        "postcode 'x' is not a BE postcode ([1-9][0-9]{3}); "
         "level 'vip' must be one of subscriber, supporter, pledge, volunteer, member, donor"
     )
 
@@ -205,7 +205,7 @@ def test_quarantine_file_lists_line_reason_and_raw(tmp_path):
 
     header, (line, reason, raw) = list(csv.reader(io.StringIO(data)))
     assert header == ["line", "reason", "raw"]
-    assert (line, reason) == ("2", "postcode 'x' is not a Belgian postcode (4 digits, 1000-9999)")
+    assert (line, reason) == ("2", "postcode 'x' is not a BE postcode ([1-9][0-9]{3})")
     assert raw.startswith("S1;Hélène;Dupont;+32470123456;")
 
 

@@ -6,35 +6,35 @@ returns problems as `Problem(file, line, message)`. The CLI prints them and exit
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from provisioner.blueprints import Blueprint
-from provisioner.build import EMAIL_PARTS, Builder
+from provisioner.build import Builder
 from provisioner.candidates.output import SourceLines, image_problems, site_problems
-from provisioner.candidates.overrides import check_override, override_names
+from provisioner.candidates.overrides import override_names
 from provisioner.candidates.problems import Problem, shown_path
 from provisioner.candidates.site_content import (
     SITE_FILE,
     SiteContentError,
     content_problems,
-    merge_site_content,
     read_site,
+    site_fields,
 )
-from provisioner.context import email_context, nation_data, page_context
 from provisioner.deploy import Project, load, make_builder
-from provisioner.errors import (
-    BlueprintError,
-    InputError,
-    ProvisionerError,
-    SpecError,
-    TemplateError,
-)
-from provisioner.network import Nation, Network
+from provisioner.errors import InputError, ProvisionerError, SpecError, TemplateError
+from provisioner.network import Nation
+from provisioner.renderplan import RenderPlan
+from provisioner.yamlsource import YamlSource
 
 
 def check_nation(project: Project, slug: str) -> list[Problem]:
-    """Every problem of nation `slug`, sorted by file and line; empty when it is fine."""
+    """Every problem of nation `slug`, sorted by file and line; empty when it is fine.
+
+    The candidate rules are the ones deploy enforces (`Builder.rule_problems`) over the
+    same render plan; on top, check renders each template on its own to report every
+    failing one, and looks at the built site as a visitor would (links, alt text).
+    """
     try:
         network = load(project)
     except SpecError as exc:
@@ -47,17 +47,13 @@ def check_nation(project: Project, slug: str) -> list[Problem]:
     nation = network.nations[slug]
     folder = project.overrides_dir / slug
     builder = make_builder(project, network)
-    data, problems = _nation_content(network, nation, folder, project.spec)
-    problems += _link_problems(folder)
-    env = builder.renderers[nation.blueprint].env
-    for name in override_names(folder):
-        problems += check_override(env, slug, name)
-    try:
-        base = builder.base_context(nation, data)
-    except BlueprintError as exc:  # the blueprint's message texts: "file: problem"
-        file, _, message = str(exc).partition(": ")
-        return [Problem(file, None, message)]
-    problems += _render_problems(builder, nation, base)
+    site, source, problems = _read_site(folder)
+    plan = builder.render_plan(nation, site)
+    if not problems:  # content rules need a readable site.yaml
+        fallback = Problem(shown_path(project.spec), nation.line, "")
+        problems += content_problems(folder, dict(plan.base["nation"]), source, fallback)
+    problems += builder.rule_problems(nation, plan)
+    problems += _render_problems(builder, plan)
     if not problems:  # links and images only make sense on a site that builds
         problems += _output_problems(builder, nation, folder)
     problems += image_problems(folder / "assets", shown_path(folder / "assets"))
@@ -65,59 +61,28 @@ def check_nation(project: Project, slug: str) -> list[Problem]:
     return sorted(unique.values(), key=Problem.sort_key)
 
 
-def _nation_content(
-    network: Network, nation: Nation, folder: Path, spec: Path
-) -> tuple[dict[str, Any], list[Problem]]:
-    """The `nation` template variable with site.yaml laid over it, and content problems."""
-    data = nation_data(network, nation)
+def _read_site(folder: Path) -> tuple[dict[str, Any], YamlSource | None, list[Problem]]:
+    """site.yaml's fields ({} when missing or broken), its lines, and its problems."""
     try:
         found = read_site(folder)
     except SiteContentError as exc:
-        return data, list(exc.problems)  # render with nations.yaml content to find the rest
-    if found:
-        merge_site_content(data, found[0])
-    fallback = Problem(shown_path(spec), nation.line, "")
-    return data, content_problems(folder, data, found[1] if found else None, fallback)
+        return {}, None, list(exc.problems)  # render with nations.yaml content: find the rest
+    if found is None:
+        return {}, None, []
+    return site_fields(found[0]) or {}, found[1], []
 
 
-def _link_problems(folder: Path) -> list[Problem]:
-    """Symbolic links could publish or render files from outside the nation's folder."""
-    if not folder.is_dir():
-        return []
-    return [
-        Problem(shown_path(path), None, "symbolic links are not allowed; copy the file instead")
-        for path in sorted(folder.rglob("*"))
-        if path.is_symlink()
-    ]
-
-
-def _render_problems(builder: Builder, nation: Nation, base: dict[str, Any]) -> list[Problem]:
-    """Render every page and email in every language; one problem per failing template."""
-    blueprint = builder.catalog.get(nation.blueprint)
-    renderer = builder.renderers[nation.blueprint]
-    namespaced = renderer.has_overrides(nation.slug)
+def _render_problems(builder: Builder, plan: RenderPlan) -> list[Problem]:
+    """Render every planned template on its own; one problem per failing template."""
     problems = []
-    for name, context in _templates(blueprint, nation, base):
-        try:
-            renderer.render(nation.slug, name, context, namespaced)
-        except TemplateError as exc:
-            message = str(exc).removeprefix(f"{exc.location}: ")
-            problems.append(Problem.at(exc.location, message, name))
+    for output in plan.templated():
+        for name in output.templates.values():
+            try:
+                builder.render(plan, replace(output, templates={"part": name}))
+            except TemplateError as exc:
+                message = str(exc).removeprefix(f"{exc.location}: ")
+                problems.append(Problem.at(exc.location, message, name))
     return problems
-
-
-def _templates(
-    blueprint: Blueprint, nation: Nation, base: dict[str, Any]
-) -> list[tuple[str, dict[str, Any]]]:
-    """(template name, context) of everything deploy renders for the nation."""
-    jobs = []
-    for lang in nation.languages:
-        for page_id, page in blueprint.manifest.pages.items():
-            jobs.append((page.template, page_context(base, blueprint, page_id, lang, False)))
-        for email_id in blueprint.manifest.emails:
-            context = email_context(base, email_id, lang)
-            jobs += [(f"emails/{email_id}/{part}", context) for part in EMAIL_PARTS.values()]
-    return jobs
 
 
 def _output_problems(builder: Builder, nation: Nation, folder: Path) -> list[Problem]:

@@ -16,14 +16,8 @@ from jinja2 import meta, nodes
 from provisioner.candidates.problems import Problem
 from provisioner.rendering import LAYER_MARK, NATION_PREFIX, ForbiddenSyntax
 
-# Variables of page and email contexts (see docs/blueprints.md) and Jinja's own names.
-CONTEXT_NAMES = frozenset(
-    {"nation", "network", "strings", "lang", "t", "page", "nav", "alternates", "rel"}
-    | {"link", "asset", "email", "recipient", "super", "self", "loop", "caller"}
-    | {"varargs", "kwargs"}
-    | {"messages", "scripts", "fill", "say"}  # the messages page (pages/messages.html.j2)
-    | {"hunting"}  # pledge hunters' public counts
-)
+# Jinja's own names; the variables of contexts come from the render plan itself.
+JINJA_NAMES = frozenset({"super", "self", "loop", "caller", "varargs", "kwargs"})
 # Raw HTML that could run code or send visitors' data elsewhere; the blueprint provides
 # the forms (with consent text) and no page needs scripts.
 FORBIDDEN_HTML = {
@@ -49,8 +43,15 @@ def override_names(folder: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def check_override(env: jinja2.Environment, slug: str, name: str) -> list[Problem]:
-    """Every static problem of the nation's override of template `name`."""
+def check_override(
+    env: jinja2.Environment, slug: str, name: str, context_names: frozenset[str] | None
+) -> list[Problem]:
+    """Every static problem of the nation's override of template `name`.
+
+    With `context_names` (the variables its templates are given, from the render plan),
+    also names that are never defined, even in a branch no render takes: `check` asks
+    for it; deploy leaves it to the strict render, which stops at the first one.
+    """
     assert env.loader is not None
     full = f"{NATION_PREFIX}{slug}/{name}"
     parent = f"{NATION_PREFIX}{slug}/{LAYER_MARK}{name}"
@@ -73,7 +74,11 @@ def check_override(env: jinja2.Environment, slug: str, name: str) -> list[Proble
     return [
         *_structure_problems(tree, filename),
         *_block_problems(tree, filename, chain_blocks(env, parent), name),
-        *_name_problems(tree, filename),
+        *(
+            _name_problems(tree, filename, context_names | chain_globals(env, parent))
+            if context_names is not None
+            else []
+        ),
         *_html_problems(source, filename),
     ]
 
@@ -96,6 +101,31 @@ def chain_blocks(env: jinja2.Environment, name: str) -> dict[str, set[str]]:
         parent = extends.template if extends else None
         current = env.join_path(parent.value, current) if isinstance(parent, nodes.Const) else None
     return blocks
+
+
+def chain_globals(env: jinja2.Environment, name: str) -> frozenset[str]:
+    """Names the templates of `name`'s chain set at their top level (`{% set %}`,
+    `{% import %}`, macros): an override's blocks may use them too (the messages page's
+    `scripts`, `fill` and `say`)."""
+    assert env.loader is not None
+    names: set[str] = set()
+    current: str | None = name
+    for _ in range(MAX_CHAIN):
+        if current is None:
+            break
+        source, filename, _ = env.loader.get_source(env, current)
+        tree = env.parse(source, current, filename)
+        for node in tree.body:
+            if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
+                names.add(node.target.name)
+            elif isinstance(node, nodes.Import):
+                names.add(node.target)
+            elif isinstance(node, nodes.Macro):
+                names.add(node.name)
+        extends = next(tree.find_all(nodes.Extends), None)
+        parent = extends.template if extends else None
+        current = env.join_path(parent.value, current) if isinstance(parent, nodes.Const) else None
+    return frozenset(names)
 
 
 def _structure_problems(tree: nodes.Template, filename: str) -> list[Problem]:
@@ -133,14 +163,16 @@ def _block_problems(
     return problems
 
 
-def _name_problems(tree: nodes.Template, filename: str) -> list[Problem]:
+def _name_problems(
+    tree: nodes.Template, filename: str, context_names: frozenset[str]
+) -> list[Problem]:
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     stored |= {m.name for m in tree.find_all(nodes.Macro)}
     stored |= {i.target for i in tree.find_all(nodes.Import)}
     for from_import in tree.find_all(nodes.FromImport):
         stored |= {n if isinstance(n, str) else n[1] for n in from_import.names}
     try:
-        unknown = meta.find_undeclared_variables(tree) - CONTEXT_NAMES - stored
+        unknown = meta.find_undeclared_variables(tree) - context_names - JINJA_NAMES - stored
     except jinja2.TemplateSyntaxError as exc:  # found by the compiler, after parsing
         return [Problem(filename, exc.lineno, f"template syntax error: {exc.message}")]
     unknown -= {"range", "dict", "namespace"}  # the sandbox's remaining globals

@@ -150,14 +150,6 @@ def _problems(source: YamlSource, exc: ValidationError) -> list[Problem]:
     return problems
 
 
-def merge_site_content(nation: dict[str, Any], site: SiteContent) -> None:
-    """Lay the fields set in site.yaml over the `nation` template variable, in place."""
-    fields = site.model_dump(exclude_none=True, exclude={"colors", "social", "contact"})
-    content = {**nation["content"], **fields}
-    if site.colors is not None:
-        colors = content.get("colors") or {}
-        content["colors"] = {**colors, **site.colors.model_dump(exclude_none=True)}
-    content["social"] = {**(content.get("social") or {}), **site.social}
-    nation["content"] = content
-    if site.contact is not None:
-        nation["contact"] = {**nation["contact"], **site.contact.model_dump(exclude_none=True)}
+def site_fields(site: SiteContent | None) -> dict[str, Any] | None:
+    """The fields set in site.yaml, as plain data for `context.nation_data`."""
+    return site.model_dump(exclude_none=True) if site is not None else None

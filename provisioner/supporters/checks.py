@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from datetime import date as _date
 
-from .records import LANGUAGES, LEVELS
+import langcodes
+
+from .records import LEVELS
 
 # A cell starting with one of these runs as a formula when a nation opens the CSV in a
 # spreadsheet (CSV injection), so such ids, names and sources are refused at the door.
 FORMULA_STARTS = "=+-@\t\r"
 
-_POSTCODE = re.compile(r"[1-9][0-9]{3}")
+_POSTCODE = re.compile(r"[1-9][0-9]{3}")  # Belgium, when no geography is given
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9:_-]*")
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f"  # as a regex character range
@@ -51,18 +53,25 @@ def date(raw: str, column: str) -> str:
     return value
 
 
-def postcode(raw: str) -> str:
+def postcode(raw: str, pattern: re.Pattern[str] = _POSTCODE, country: str = "BE") -> str:
+    """A postcode in the format of the network's geography (Belgium: 4 digits)."""
     value = raw.strip()
-    if not _POSTCODE.fullmatch(value):
-        raise ValueError(f"postcode {raw!r} is not a Belgian postcode (4 digits, 1000-9999)")
+    if not pattern.fullmatch(value):
+        raise ValueError(f"postcode {raw!r} is not a {country} postcode ({pattern.pattern})")
     return value
+
+
+def area(raw: str) -> str:
+    """An area code (optional): segmentation uses it when the geography knows it."""
+    return text(raw, "area")
 
 
 def language(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in LANGUAGES:
-        raise ValueError(f"language {raw!r} must be one of {', '.join(sorted(LANGUAGES))}")
-    return value
+    """A BCP 47 tag, in its standard case (fr, fr-BE)."""
+    value = raw.strip()
+    if "_" in value or not langcodes.tag_is_valid(value):
+        raise ValueError(f"language {raw!r} is not a BCP 47 language tag (such as fr, nl, de)")
+    return langcodes.standardize_tag(value)
 
 
 def level(raw: str) -> str:

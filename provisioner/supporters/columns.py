@@ -22,8 +22,8 @@ from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from . import checks
-from .normalize import normalize_email, normalize_phone
-from .records import CHANNELS, COLUMNS, Supporter
+from .normalize import DEFAULT_REGION, canonical_phone_pattern, normalize_email, normalize_phone
+from .records import CHANNELS, COLUMNS, OPTIONAL_COLUMNS, Supporter
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -45,16 +45,12 @@ class _ColumnPattern:
 
 
 # Values that the normalisers return unchanged; anything else takes the slow path.
-_CANONICAL_PHONE = _ColumnPattern(r"(?:\+32(?:4[0-9]{8}|[1-9][0-9]{7}))?")
+# Phones: E.164 numbers of the network's country (see normalize.canonical_phone_pattern).
 _CANONICAL_EMAIL = _ColumnPattern(r"(?:[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)?")
 _CONTROL = checks.CONTROL_CHARACTERS
 _SAFE_ID = _ColumnPattern(f"[^{re.escape(checks.FORMULA_STARTS)}{_CONTROL}][^{_CONTROL}]*")
 
 Problems = dict[int, list[str]]  # record index -> reasons
-_NORMALISED = {
-    "phone": (_CANONICAL_PHONE, normalize_phone),
-    "email": (_CANONICAL_EMAIL, normalize_email),
-}
 
 
 class _Memo(dict[_K, Any], Generic[_K]):
@@ -87,15 +83,34 @@ class _Memo(dict[_K, Any], Generic[_K]):
 class ChunkValidator:
     """Validates chunks of raw records of one file; remembers ids across chunks."""
 
-    def __init__(self, positions: Sequence[int], width: int) -> None:
+    def __init__(
+        self,
+        positions: Sequence[int],
+        width: int,
+        country: str = DEFAULT_REGION,
+        postcode: re.Pattern[str] | None = None,
+    ) -> None:
+        """`positions` of COLUMNS in the header; optional columns may be left out at the
+        end. `country` reads national phone numbers; `postcode` is its postcode format."""
         # Reordering costs a tuple per record: skip it when the header is in our order.
         self._pick = None if list(positions) == list(range(width)) else itemgetter(*positions)
+        self._absent = len(COLUMNS) - len(positions)  # optional columns not in the file
+        assert 0 <= self._absent <= len(OPTIONAL_COLUMNS)
         self._width = width
         self._seen_ids: set[str] = set()
+        phone = partial(normalize_phone, region=country)
+        self._normalised: dict[str, tuple[_ColumnPattern, Callable[[str], str]]] = {
+            "phone": (_ColumnPattern(f"(?:{canonical_phone_pattern(country)})?"), phone),
+            "email": (_CANONICAL_EMAIL, normalize_email),
+        }
+        postcode_check = partial(checks.postcode, country=country)
+        if postcode is not None:
+            postcode_check = partial(postcode_check, pattern=postcode)
         self._memos: dict[str, _Memo[str]] = {
             "first_name": _Memo(partial(checks.text, column="first_name")),
             "last_name": _Memo(partial(checks.text, column="last_name")),
-            "postcode": _Memo(checks.postcode),
+            "postcode": _Memo(postcode_check),
+            "area": _Memo(checks.area),
             "language": _Memo(checks.language),
             "level": _Memo(checks.level),
             "tags": _Memo(checks.tags),
@@ -121,7 +136,9 @@ class ChunkValidator:
         if not records:
             return [], problems
         picked = records if self._pick is None else map(self._pick, records)
-        rows, found = self._validate_columns(list(zip(*picked, strict=True)))
+        columns = list(zip(*picked, strict=True))
+        columns += [("",) * len(records)] * self._absent
+        rows, found = self._validate_columns(columns)
         for index, reasons in found.items():
             problems[kept[index] if kept is not None else index] = reasons
         return rows, problems
@@ -132,8 +149,8 @@ class ChunkValidator:
         for name, column in zip(COLUMNS, columns, strict=True):
             if name == "id":
                 values[name] = self._ids(column, problems)
-            elif name in _NORMALISED:
-                values[name] = _normalised(column, *_NORMALISED[name], problems)
+            elif name in self._normalised:
+                values[name] = _normalised(column, *self._normalised[name], problems)
             else:
                 values[name] = self._memos[name].map(column, problems)
         raw = dict(zip(COLUMNS, columns, strict=True))

@@ -13,7 +13,6 @@ as people type them) and many consents are missing, so the export filters matter
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 import unicodedata
@@ -27,10 +26,11 @@ from random import Random
 
 from faker import Faker
 
+from ..csvsafe import SafeCsvWriter, csv_bytes
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
-from .records import COLUMNS, LEVELS
+from .records import LEVELS, REQUIRED_COLUMNS
 
 SUPPORTERS_FILE = "supporters.csv"
 LEDGER_FILE = "do-not-contact.csv"
@@ -98,8 +98,7 @@ def generate(
     supporters_path = out_dir / SUPPORTERS_FILE
     with private_writer(supporters_path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer = SafeCsvWriter(text, REQUIRED_COLUMNS)
         for number in range(1, count + 1):
             row = factory.row(number)
             writer.writerow(row)
@@ -109,9 +108,7 @@ def generate(
         text.detach()  # private_writer closes the file
     ledger_path = out_dir / LEDGER_FILE
     with private_writer(ledger_path) as raw:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows([LEDGER_HEADER, *ledger])
-        raw.write(buffer.getvalue().encode("utf-8"))
+        raw.write(csv_bytes(LEDGER_HEADER, ledger)[0])
     return GenerationResult(supporters_path, ledger_path, count, len(ledger))
 
 
@@ -175,7 +172,7 @@ class _RowFactory:
 
     def ledger_entries(self, row: list[str]) -> list[tuple[str, str, str]]:
         """Ledger lines for a supporter's phone and email, written as people type them."""
-        phone, email = row[COLUMNS.index("phone")], row[COLUMNS.index("email")]
+        phone, email = row[REQUIRED_COLUMNS.index("phone")], row[REQUIRED_COLUMNS.index("email")]
         added, reason = self._pick(self._dates), self._pick(_LEDGER_REASONS)
         entries = []
         if phone:

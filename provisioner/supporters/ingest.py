@@ -15,12 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .columns import ChunkValidator
-from .csvfile import open_table
+from .csvfile import CsvTable, open_table
 from .errors import SupporterFileError
-from .normalize import normalize_email, normalize_phone
-from .records import COLUMNS, Ledger, Supporter
+from .normalize import DEFAULT_REGION, normalize_email, normalize_phone
+from .records import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Ledger, Supporter
+
+if TYPE_CHECKING:
+    from provisioner.geo import Geography
 
 SUPPORTERS_HINT = (
     "export it from the CRM, or generate the sample with "
@@ -55,20 +59,23 @@ class Ingestion:
         return len(self.rows) + len(self.quarantined)
 
 
-def read_supporters(path: Path) -> Ingestion:
-    """Read, validate and normalise a supporter CSV; bad records go to `quarantined`."""
+def read_supporters(path: Path, geography: Geography | None = None) -> Ingestion:
+    """Read, validate and normalise a supporter CSV; bad records go to `quarantined`.
+
+    `geography` (default: Belgium's rules) gives the postcode format and the country
+    whose national phone format is read."""
     try:
-        return _read_supporters(path, careful=False)
+        return _read_supporters(path, careful=False, geography=geography)
     except csv.Error:
         # The C parser gave up on a record (a field over its size limit, as after a
         # runaway quote) and took its chunk with it: read again record by record, so
         # that only that record is quarantined.
-        return _read_supporters(path, careful=True)
+        return _read_supporters(path, careful=True, geography=geography)
 
 
-def _read_supporters(path: Path, careful: bool) -> Ingestion:
+def _read_supporters(path: Path, careful: bool, geography: Geography | None) -> Ingestion:
     with open_table(path, SUPPORTERS_HINT) as table, _gc_paused():
-        validator = ChunkValidator(table.require(COLUMNS), len(table.header))
+        validator = _validator(table, geography)
         ingestion = Ingestion(path=path, delimiter=table.delimiter)
         for chunk in table.chunks(CHUNK_ROWS, careful):
             rows, problems = validator.validate(chunk.records)
@@ -82,6 +89,19 @@ def _read_supporters(path: Path, careful: bool) -> Ingestion:
             ingestion.quarantined.extend(Quarantined(line, why, "") for line, why in chunk.broken)
     ingestion.quarantined.sort(key=attrgetter("line"))
     return ingestion
+
+
+def _validator(table: CsvTable, geography: Geography | None) -> ChunkValidator:
+    positions = table.require(REQUIRED_COLUMNS)
+    present = [c for c in OPTIONAL_COLUMNS if c in table.header]
+    if present != list(OPTIONAL_COLUMNS[: len(present)]):
+        present = []  # optional columns count only in their order: none, or the first ones
+    positions += [table.header.index(column) for column in present]
+    if geography is None:
+        return ChunkValidator(positions, len(table.header))
+    return ChunkValidator(
+        positions, len(table.header), geography.country, geography.postcode_pattern
+    )
 
 
 @contextmanager
@@ -101,7 +121,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_ledger(path: Path) -> Ledger:
+def read_ledger(path: Path, country: str = DEFAULT_REGION) -> Ledger:
     """Read the do-not-contact ledger; any unreadable entry is a file error.
 
     Unlike supporters, a broken ledger line stops the run: skipping it could export
@@ -120,7 +140,7 @@ def read_ledger(path: Path) -> Ledger:
                 if "@" in value:
                     emails.add(normalize_email(value))
                 elif value.strip():
-                    phones.add(normalize_phone(value))
+                    phones.add(normalize_phone(value, country))
             except ValueError as exc:
                 problems.append(f"{path}:{line}: {exc}")
     if problems:

@@ -4,61 +4,80 @@ Both functions return "" for an empty value and raise ValueError with a reason a
 user can act on for a value that cannot be normalised. Ingestion and the
 do-not-contact ledger share them, so a ledger entry and a supporter's phone written
 differently ("0470 12.34.56" and "+32470123456") still match.
+
+Phones are parsed by `phonenumbers` (the port of Google's libphonenumber), with the
+network's country as the region of numbers written in national format. It costs
+about 20 µs a number, so numbers already in E.164 for that country take a fast path:
+one regex built from the same library's metadata (see `canonical_phone_pattern`).
 """
 
 from __future__ import annotations
 
-# Separators people type in phone numbers; "(0)" as in "+32 (0)470 ..." is handled by
-# dropping the parentheses and then the trunk zero.
-_PHONE_SEPARATORS = str.maketrans("", "", " .-/()\u00a0\t")
+import re
+from functools import cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
+
+DEFAULT_REGION = "BE"
 
 
-def normalize_phone(raw: str) -> str:
-    """Normalise a phone number to E.164; Belgian numbers are checked strictly."""
-    # Fast path for numbers already in E.164, as in the central export.
-    if (
-        raw.startswith("+32")
-        and raw.isascii()
-        and raw[1:].isdigit()
-        and ((len(raw) == 12 and raw[3] == "4") or (len(raw) == 11 and raw[3] != "0"))
-    ):
+@cache
+def canonical_phone_pattern(region: str) -> str:
+    """A regex of the valid E.164 numbers of `region`, from libphonenumber's metadata."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc.national_number_pattern is None:
+        return r"\+[1-9][0-9]{7,14}(?!)"  # matches nothing: every number takes the slow path
+    return rf"\+{metadata.country_code}(?:{metadata.general_desc.national_number_pattern})"
+
+
+@cache
+def _canonical(region: str) -> re.Pattern[str]:
+    return re.compile(canonical_phone_pattern(region))
+
+
+def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Normalise a phone number to E.164; national numbers are read as `region`'s."""
+    if raw.startswith("+") and _canonical(region).fullmatch(raw):
         return raw
     value = raw.strip()
     if not value:
         return ""
-    cleaned = value.translate(_PHONE_SEPARATORS)
-    if cleaned.startswith("+"):
-        international = cleaned[1:]
-    elif cleaned.startswith("00"):
-        international = cleaned[2:]
-    elif cleaned.startswith("0"):
-        international = "32" + cleaned[1:]
-    elif cleaned.startswith("32"):
-        international = cleaned
-    else:
+    try:
+        number = phonenumbers.parse(value, region)
+    except NumberParseException:
         raise ValueError(
-            f"phone {raw!r} is not a phone number: use 04xx xx xx xx, 0x xxx xx xx or +32…"
+            f"phone {raw!r} is not a phone number: write it in {region} national format "
+            "or as +<country code> and the number"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+        raise ValueError(
+            f"phone {raw!r} is not a valid {where} number: check its digits and length"
         )
-    if not (international.isascii() and international.isdigit()):
-        raise ValueError(f"phone {raw!r} contains characters other than digits and separators")
-    if international.startswith("32"):
-        return "+32" + _belgian_subscriber_number(raw, international[2:])
-    if 8 <= len(international) <= 15 and not international.startswith("0"):
-        return "+" + international
-    raise ValueError(f"phone {raw!r} has {len(international)} digits; E.164 allows 8 to 15")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
-def _belgian_subscriber_number(raw: str, digits: str) -> str:
-    if digits.startswith("0"):  # "+32 (0)4..." written with the trunk zero
-        digits = digits[1:]
-    if (len(digits) == 9 and digits.startswith("4")) or (
-        len(digits) == 8 and not digits.startswith("0")
-    ):
-        return digits
-    raise ValueError(
-        f"phone {raw!r} is not a Belgian number: after +32 a mobile has 9 digits "
-        "starting with 4, a landline 8 digits"
-    )
+@cache
+def _mobile_patterns() -> dict[str, re.Pattern[str]]:
+    """E.164 prefix ('+32') -> regex of that country's mobile numbers (all its regions)."""
+    found: dict[str, list[str]] = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
+        if pattern:
+            found.setdefault(f"+{metadata.country_code}", []).append(f"(?:{pattern})")
+    return {prefix: re.compile("|".join(parts)) for prefix, parts in found.items()}
+
+
+def is_mobile_number(phone: str) -> bool:
+    """True for an E.164 mobile number of any country (the only ones that get SMS)."""
+    patterns = _mobile_patterns()
+    for length in (2, 3, 4):  # country codes have 1 to 3 digits
+        pattern = patterns.get(phone[:length])
+        if pattern is not None and pattern.fullmatch(phone, length):
+            return True
+    return False
 
 
 def normalize_email(raw: str) -> str:

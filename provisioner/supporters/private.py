@@ -6,8 +6,6 @@ may read it, and a crash must never leave half a list that looks complete.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -15,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
+from ..csvsafe import csv_bytes, escape_controls
 from .ingest import Quarantined
 
 FILE_MODE = 0o600
@@ -58,9 +57,14 @@ QUARANTINE_COLUMNS = ("line", "reason", "raw")
 
 
 def render_quarantine(quarantined: Iterable[Quarantined]) -> bytes:
-    """The bytes of `_quarantine.csv`: line, reason and raw record of every bad row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(QUARANTINE_COLUMNS)
-    writer.writerows((item.line, item.reason, item.raw) for item in quarantined)
-    return buffer.getvalue().encode("utf-8")
+    """The bytes of `_quarantine.csv`: line, reason and raw record of every bad row.
+
+    Ops open this file to see what went wrong, so it must be the safest of all: the
+    raw record is kept only escaped (no control, invisible or non-UTF-8 character
+    survives as such) and no cell runs as a formula.
+    """
+    rows = (
+        (str(item.line), escape_controls(item.reason), escape_controls(item.raw))
+        for item in quarantined
+    )
+    return csv_bytes(QUARANTINE_COLUMNS, rows, phone_columns=())[0]

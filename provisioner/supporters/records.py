@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .normalize import is_mobile_number
+
 # Engagement ladder, lowest commitment first; segment rules compare ranks.
 LEVELS: tuple[str, ...] = ("subscriber", "supporter", "pledge", "volunteer", "member", "donor")
 LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 
 CHANNELS: tuple[str, ...] = ("email", "phone", "sms")
 
-LANGUAGES: frozenset[str] = frozenset({"fr", "nl", "de"})
 
 # Tags are written comma-joined everywhere (CallHub reads a comma-separated tags cell);
 # `|` is also accepted on input because some CRMs export it.
@@ -48,14 +49,17 @@ class Supporter(NamedTuple):
     sms_consent_date: str
     sms_consent_source: str
     created_at: str
+    area: str = ""  # an area code of the network's geography, or "" (optional column)
 
 
 COLUMNS: tuple[str, ...] = Supporter._fields
+OPTIONAL_COLUMNS: tuple[str, ...] = ("area",)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 
 
 def is_mobile(phone: str) -> bool:
-    """True for a Belgian mobile number in E.164 (+324xxxxxxxx), the only ones that get SMS."""
-    return len(phone) == 12 and phone.startswith("+324")
+    """True for a mobile number in E.164 (any country), the only ones that get SMS."""
+    return is_mobile_number(phone)
 
 
 @dataclass(frozen=True)

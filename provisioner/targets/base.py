@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from provisioner.build import Build
+from provisioner.build import AREAS, Build
+
+# What a release is, for every target. A release versions a nation's public face only:
+# its pages and its email templates, kept per release and switched together by publish
+# and by rollback. Private lists are not versioned: each publish replaces them in place
+# with the lists computed from the current export, intake and ledgers; no kept release
+# holds a supporter row, and a rollback never touches them. Otherwise a rollback would
+# bring back people who were erased or withdrew consent since (GDPR art. 9 data).
+VERSIONED_AREAS: tuple[str, ...] = ("sites", "emails")
+CURRENT_ONLY_AREAS: tuple[str, ...] = tuple(a for a in AREAS if a not in VERSIONED_AREAS)
+
+
+# (path, content) -> (new content, rows removed); erasure rewrites what it changes.
+Scrubber = Callable[[str, bytes], tuple[bytes, int]]
 
 
 @dataclass
@@ -50,6 +64,14 @@ class Target(ABC):
         """
         return None
 
+    def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
+        """Rewrite every live private file `scrub` removes rows from (erasure).
+
+        Returns "<slug>/<path>" -> rows removed, for the files that changed. After it,
+        no copy of the removed rows is left on the target (old versions included).
+        """
+        raise NotImplementedError(f"the {self.name} target cannot erase yet")
+
     def diff(self, build: Build) -> PublishResult:
         """What `publish(build)` would change, without writing anything (for `plan`)."""
         raise NotImplementedError(f"the {self.name} target cannot plan yet")
@@ -68,7 +90,10 @@ class Target(ABC):
 
     @abstractmethod
     def activate(self, slug: str, release: str) -> None:
-        """Switch a nation to one of its kept releases (rollback)."""
+        """Switch a nation's VERSIONED_AREAS to one of its kept releases (rollback).
+
+        The private lists stay the current ones (see VERSIONED_AREAS).
+        """
 
     @abstractmethod
     def remove(self, slug: str) -> None:

@@ -1,12 +1,16 @@
 """The local target: release directories on disk, switched by an atomic symlink swap.
 
-    build/sites/<slug>    -> .releases/<slug>/<release>/   (public)
-    build/private/<slug>  -> .releases/<slug>/<release>/   (0700 dirs, 0600 files)
-    build/emails/<slug>   -> .releases/<slug>/<release>/
+    build/sites/<slug>    -> .releases/<slug>/<release>/   (public, kept releases)
+    build/emails/<slug>   -> .releases/<slug>/<release>/   (kept releases)
+    build/private/<slug>  -> .live/<slug>/<release>/       (0700 dirs, 0600 files; the
+                                                             live lists only, never kept)
 
 A new release hard-links every file that did not change from the current release and
 writes only the others, so an unchanged file is never rewritten. Readers follow the
 symlink, which `rename(2)` replaces atomically: nobody ever sees half a site.
+
+Private lists are not versioned (see targets/base.py): once a publish switched them,
+the previous lists are deleted, and a rollback switches the public areas only.
 """
 
 from __future__ import annotations
@@ -18,10 +22,19 @@ from pathlib import Path
 
 from provisioner.build import AREAS, Build
 from provisioner.errors import PublishError
-from provisioner.targets.base import PublishResult, Target, new_release_id
+from provisioner.supporters import write_private_file
+from provisioner.targets.base import (
+    CURRENT_ONLY_AREAS,
+    VERSIONED_AREAS,
+    PublishResult,
+    Scrubber,
+    Target,
+    new_release_id,
+)
 
 PRIVATE_AREAS = {"private", "emails"}
 RELEASES = ".releases"
+LIVE = ".live"  # where current-only areas keep their one live directory per nation
 
 
 class LocalTarget(Target):
@@ -32,7 +45,7 @@ class LocalTarget(Target):
         self.keep = max(1, keep_releases)
         if create:  # `plan` reads a target without creating anything
             for area in AREAS:
-                self._mkdir(self.out / area / RELEASES, area)
+                self._mkdir(self.out / area / _store(area), area)
 
     def url(self, slug: str) -> str:
         # The live path (through the symlink), not a release that a later deploy replaces.
@@ -60,6 +73,44 @@ class LocalTarget(Target):
             for path in sorted(live.rglob("*"))
             if path.is_file()
         }
+
+    def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
+        root = self.out / "private"
+        slugs = sorted(self.deployed_slugs() | self._private_slugs())
+        for slug in slugs:
+            self._move_legacy_lists(slug)
+        shutil.rmtree(root / RELEASES, ignore_errors=True)  # kept lists of an older version
+        found: dict[str, int] = {}
+        for slug in slugs:
+            live = (root / slug).resolve()
+            for path in sorted(p for p in live.rglob("*") if p.is_file()):
+                name = f"{slug}/{path.relative_to(live).as_posix()}"
+                found.update(self._scrub_file(path, name, scrub))
+            self._drop_old_lists("private", slug, live.name)
+        for path in sorted(p for p in root.glob("*.csv") if p.is_file()):  # the quarantine
+            found.update(self._scrub_file(path, path.name, scrub))
+        return found
+
+    def _move_legacy_lists(self, slug: str) -> None:
+        """Lists published by a version that kept them per release: move the live one."""
+        live = (self.out / "private" / slug).resolve()
+        if live.parent.parent.name != RELEASES or not live.is_dir():
+            return
+        moved = self.out / "private" / LIVE / slug / live.name
+        self._mkdir(moved.parent, "private")
+        live.rename(moved)
+        self._switch("private", slug, live.name)
+
+    def _private_slugs(self) -> set[str]:
+        root = self.out / "private"
+        return {p.name for p in root.iterdir() if p.is_symlink()} if root.is_dir() else set()
+
+    def _scrub_file(self, path: Path, name: str, scrub: Scrubber) -> dict[str, int]:
+        data, removed = scrub(name, path.read_bytes())
+        if not removed:
+            return {}
+        write_private_file(path, data)  # a new inode: no hard link keeps the old rows
+        return {name: removed}
 
     def diff(self, build: Build) -> PublishResult:
         return self._diff(build, self._live(build.slug))
@@ -89,6 +140,8 @@ class LocalTarget(Target):
             if area != "sites":
                 self._switch(area, slug, release)
         self._switch("sites", slug, release)
+        for area in CURRENT_ONLY_AREAS:
+            self._drop_old_lists(area, slug, release)
         self._prune_releases(slug, keep_also=release)
         result.release = release
         return result
@@ -108,7 +161,7 @@ class LocalTarget(Target):
         }
 
     def _stage(self, area: str, build: Build, release: str, live: dict[str, str]) -> None:
-        releases = self.out / area / RELEASES / build.slug
+        releases = self.out / area / _store(area) / build.slug
         self._mkdir(releases, area)
         for stale in releases.glob(".*.tmp"):  # left by a killed deploy; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
@@ -129,7 +182,7 @@ class LocalTarget(Target):
         temp = self.out / area / f".{slug}.link.tmp"
         if temp.is_symlink() or temp.exists():
             temp.unlink()
-        os.symlink(Path(RELEASES) / slug / release, temp)
+        os.symlink(Path(_store(area)) / slug / release, temp)
         os.replace(temp, link)
 
     def _write(self, path: Path, data: bytes, area: str) -> None:
@@ -142,8 +195,12 @@ class LocalTarget(Target):
     def _mkdir(self, path: Path, area: str) -> None:
         mode = 0o700 if area in PRIVATE_AREAS else 0o755
         path.mkdir(parents=True, exist_ok=True, mode=mode)
-        if area in PRIVATE_AREAS:
-            os.chmod(path, mode)
+        if area in PRIVATE_AREAS:  # the area itself too: its listing names the nations
+            top = self.out / area
+            for folder in (path, *path.parents):
+                if not folder.is_relative_to(top):
+                    break
+                os.chmod(folder, mode)
 
     def releases(self, slug: str) -> list[str]:
         folder = self.out / "sites" / RELEASES / slug
@@ -151,16 +208,27 @@ class LocalTarget(Target):
             return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
+    def _drop_old_lists(self, area: str, slug: str, live: str) -> None:
+        """Delete every directory of a current-only area but the live one.
+
+        Also deletes what an older version kept per release under `.releases/`.
+        """
+        folder = self.out / area / LIVE / slug
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            if entry.name != live:
+                shutil.rmtree(entry, ignore_errors=True)
+        shutil.rmtree(self.out / area / RELEASES / slug, ignore_errors=True)
+
     def _prune_releases(self, slug: str, keep_also: str) -> None:
         kept = self.releases(slug)
         for release in kept[: max(0, len(kept) - self.keep)]:
             if release == keep_also:
                 continue
-            for area in AREAS:
+            for area in VERSIONED_AREAS:
                 shutil.rmtree(self.out / area / RELEASES / slug / release, ignore_errors=True)
 
     def activate(self, slug: str, release: str) -> None:
-        for area in AREAS:
+        for area in VERSIONED_AREAS:  # never the private lists: they stay the current ones
             if (self.out / area / RELEASES / slug / release).is_dir():
                 self._switch(area, slug, release)
 
@@ -176,6 +244,12 @@ class LocalTarget(Target):
             if link.is_symlink():
                 link.unlink()
             shutil.rmtree(self.out / area / RELEASES / slug, ignore_errors=True)
+            shutil.rmtree(self.out / area / LIVE / slug, ignore_errors=True)
+
+
+def _store(area: str) -> str:
+    """The folder under `build/<area>/` holding its directories: kept releases or live only."""
+    return LIVE if area in CURRENT_ONLY_AREAS else RELEASES
 
 
 def _sha256(path: Path) -> str:

@@ -9,8 +9,9 @@
 A new release copies unchanged files server-side from the current one and uploads only
 the others; the pointer (and the CloudFront KeyValueStore entry when configured) moves
 only once every file is in place, so nobody sees half a site. Private files are kept in
-place, not per release: rolling a site back must never bring back supporters who have
-since withdrawn consent. A publish whose manifest equals the current one writes nothing.
+place, not per release (targets/base.py): rolling a site back must never bring back
+supporters who have since withdrawn consent or been erased. A publish whose manifest
+equals the current one writes nothing.
 """
 
 from __future__ import annotations
@@ -213,7 +214,24 @@ class S3Target(Target):
         with publish_errors(f"activate {slug} {release}", self.aws.redact):
             if release not in self.releases(slug):
                 raise PublishError(f"{slug} has no release {release}; see `releases`")
+            self._keep_private_current(slug, release)
             self._switch(slug, release)
+
+    def _keep_private_current(self, slug: str, release: str) -> None:
+        """Give `release`'s manifest the live private entries before switching to it.
+
+        Private objects are not versioned with releases (targets/base.py): a rollback
+        leaves them as they are, so the manifest that the next publish compares with
+        must describe them as they are, not as they were when `release` was made.
+        """
+        current = self.current_release(slug)
+        if current is None or current == release:
+            return
+        live = self._manifest(slug, current)
+        chosen = self._manifest(slug, release)
+        public = {e: d for e, d in chosen.items() if not e.startswith("private/")}
+        private = {e: d for e, d in live.items() if e.startswith("private/")}
+        self._put_json(self.private, f"manifests/{slug}/{release}.json", public | private)
 
     def deployed_slugs(self) -> set[str]:
         with publish_errors("list deployed nations", self.aws.redact):

@@ -1,0 +1,155 @@
+"""The one CSV writer for every CSV the tool writes: no cell runs as a formula.
+
+A spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` as a formula (and
+tab or carriage return let such a cell hide behind whitespace), so staff opening a
+list would run whatever a supporter typed into a form (CSV injection). Following
+OWASP's advice, such a cell is written with a single quote in front of it, which
+spreadsheets show as text. Leading spaces are looked through (some importers trim
+them) and the full-width forms of the four signs count as the signs themselves.
+
+One exception: an E.164 phone number (`+` then digits only) in a phone column is
+written as it is, because dialers need it so. Everything else, phone columns
+included, is neutralised.
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = SafeCsvWriter(handle, ("id", "phone", "email"))
+        writer.writerows(rows)
+
+    data, count = csv_bytes(("id", "phone"), rows)     # UTF-8 bytes and the row count
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from operator import itemgetter
+from typing import Any, TextIO
+
+# Header names that hold phone numbers in the files we write (our lists, CallHub's
+# `contact` and `mobile`, Spoke's `cell`, ThruTalk's `phone_number`).
+PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "mobile", "contact", "cell", "phone_number"})
+
+# First characters that make a spreadsheet evaluate the cell, after optional spaces.
+_DANGER = "=+\\-@\t\r\uff1d\uff0b\uff0d\uff20"
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_SEP = "\x00"  # joins a row's cells for one regex call; a NUL only makes a false alarm
+# A carriage return anywhere also counts: csv.writer does not quote it when lines end
+# with "\n", and a spreadsheet then starts a new row (and a new cell) after it.
+_ROW_DANGER = re.compile(f"(?:^|{_SEP})[ \u00a0]*[{_DANGER}]|\r")
+_CELL_DANGER = re.compile(f"[ \u00a0]*[{_DANGER}]")
+
+
+def neutralise(cell: str, phone: bool = False) -> str:
+    """`cell` as a spreadsheet will show it as text (a quote in front when needed)."""
+    if not _CELL_DANGER.match(cell):
+        return cell
+    if phone and _E164.fullmatch(cell):
+        return cell
+    return "'" + cell
+
+
+def escape_controls(value: str) -> str:
+    """`value` with every invisible or control character written as an escape.
+
+    For files people read to see what went wrong (the quarantine): backslashes are
+    doubled, so the escapes are unambiguous; control, format (zero-width, bidi) and
+    separator characters become `\\xNN` / `\\uNNNN`; bytes that were not UTF-8 (kept
+    as lone surrogates by the `surrogateescape` decoder) become `\\xNN` of the byte.
+    """
+    if value.isprintable() and "\\" not in value:
+        return value
+    return "".join(map(_escape_char, value))
+
+
+def _escape_char(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if char.isprintable() or char == " ":
+        return char
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def is_dangerous(cell: str, phone: bool = False) -> bool:
+    """True when a spreadsheet would run `cell` as a formula."""
+    return neutralise(cell, phone) != cell
+
+
+class SafeCsvWriter:
+    """csv.writer that writes the header, then rows, every cell neutralised.
+
+    `phone_columns` names the columns where an E.164 number is kept as it is; by
+    default the usual phone headers (PHONE_COLUMNS). Cells must be strings.
+    """
+
+    def __init__(
+        self,
+        handle: TextIO,
+        header: Sequence[str],
+        phone_columns: Collection[str] | None = None,
+        delimiter: str = ",",
+    ) -> None:
+        phones = PHONE_COLUMNS if phone_columns is None else frozenset(phone_columns)
+        self._phone = [name in phones for name in header]
+        self._writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        # For the rare row with a carriage return in a cell: quoted, it stays in its cell.
+        self._quoted = csv.writer(
+            handle, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
+        )
+        plain = [i for i, phone in enumerate(self._phone) if not phone]
+        self._plain: Callable[[Sequence[str]], Any] | None = itemgetter(*plain) if plain else None
+        self._phone_positions = [i for i, phone in enumerate(self._phone) if phone]
+        self._write_neutralised(header, [False] * len(header))
+
+    def writerow(self, row: Sequence[str]) -> None:
+        """Write one row, neutralising any cell a spreadsheet would run."""
+        if self._is_clean(row):
+            self._writer.writerow(row)
+        else:
+            self._write_neutralised(row, self._phone)
+
+    def writerows(self, rows: Iterable[Sequence[str]]) -> int:
+        """Write every row; return how many were written."""
+        count = 0
+        write, clean, writerow = self._writer.writerow, self._is_clean, self.writerow
+        for count, row in enumerate(rows, start=1):  # noqa: B007 (count is read after)
+            if clean(row):
+                write(row)
+            else:
+                writerow(row)
+        return count
+
+    def _write_neutralised(self, row: Sequence[str], phones: Sequence[bool]) -> None:
+        cells = [neutralise(cell, phone) for cell, phone in zip(row, phones, strict=True)]
+        writer = self._quoted if any("\r" in cell for cell in cells) else self._writer
+        writer.writerow(cells)
+
+    def _is_clean(self, row: Sequence[str]) -> bool:
+        """One regex call over the row's plain cells (C speed); phone cells are few."""
+        plain = self._plain(row) if self._plain else ()
+        joined = plain if isinstance(plain, str) else _SEP.join(plain)
+        return not _ROW_DANGER.search(joined) and all(
+            neutralise(row[i], phone=True) is row[i] and "\r" not in row[i]
+            for i in self._phone_positions
+        )
+
+
+def csv_bytes(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    phone_columns: Collection[str] | None = None,
+) -> tuple[bytes, int]:
+    """CSV bytes (UTF-8, comma, LF) of `header` and `rows`, and the number of rows."""
+    # Encode as we go: a StringIO of accented names would hold the whole file as UCS-2
+    # (twice its UTF-8 size) before encoding, for the HQ's million rows that is ~0.5 GB.
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=False)
+    count = SafeCsvWriter(text, header, phone_columns).writerows(rows)
+    text.flush()
+    data = raw.getvalue()
+    text.detach()
+    return data, count
