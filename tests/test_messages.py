@@ -10,7 +10,9 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import build_file_tree, copy_sample_network
@@ -199,3 +201,71 @@ def test_german_scripts_for_a_german_speaking_section() -> None:
     assert first.startswith("Hallo [Vorname]!") and "Am 11. Oktober 2026 wird in Eupen" in first
     assert data["fill_ins"] == ["Vorname"]
     assert len([s for s in data["scripts"] if s["kind"] == "follow-up"]) == 3
+
+
+# --- the page in headless Chromium ------------------------------------------------------
+
+CODE_IN_LINK = "Abc123_-xyZ9"  # the shape of a referral code (12 URL-safe characters)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from test_dashboard import CHROMIUM, CHROMIUM_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser: Any, url: str, javascript: bool = True) -> tuple[Any, list[str]]:
+    context = browser.new_context(java_script_enabled=javascript)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    return page, requests
+
+
+def test_without_javascript_every_script_is_readable_text(chromium: Any, sample: Path) -> None:
+    path = sample / "build" / "sites" / "gent" / "nl" / "doorgeven.html"
+    page, _ = open_page(chromium, path.as_uri(), javascript=False)
+    assert page.locator("button.copy-button:visible").count() == 0
+    texts = page.locator(".message-text")
+    assert texts.count() == 9
+    assert "in Gent" in texts.first.inner_text()
+    assert page.locator(".no-js-hint").is_visible()
+    page.context.close()
+
+
+def test_copy_button_copies_the_message(chromium: Any, sample: Path) -> None:
+    path = sample / "build" / "sites" / "gent" / "nl" / "doorgeven.html"
+    page, requests = open_page(chromium, path.as_uri())
+    assert page.locator("button.copy-button:visible").count() == 9
+    page.click("#msg-club button.copy-button")
+    page.wait_for_function("document.querySelector('.copy-status').textContent !== ''")
+    assert page.inner_text(".copy-status") == "Bericht gekopieerd: plak het in je app."
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.inner_text("#msg-club-text") and copied.startswith("Hey [voornaam]!")
+    assert all(url.startswith("file://") for url in requests)  # nothing fetched elsewhere
+    page.context.close()
+
+
+def test_referral_code_in_the_address_reaches_every_link(chromium: Any, sample: Path) -> None:
+    path = sample / "build" / "sites" / "gent" / "nl" / "doorgeven.html"
+    page, _ = open_page(chromium, f"{path.as_uri()}?ref={CODE_IN_LINK}")
+    first = page.inner_text("#msg-first-text")
+    assert f"https://gent.horizon.example/nl/belofte.html?ref={CODE_IN_LINK}" in first
+    whatsapp = page.get_attribute("#msg-first a.share-link", "href") or ""
+    assert f"belofte.html%3Fref%3D{CODE_IN_LINK}" in whatsapp
+    assert CODE_IN_LINK in (page.get_attribute("a.share-page", "href") or "")
+    page.context.close()
+    pledge = sample / "build" / "sites" / "gent" / "nl" / "belofte.html"
+    page, _ = open_page(chromium, f"{pledge.as_uri()}?ref={CODE_IN_LINK}")
+    assert page.input_value('form input[name="ref"]') == CODE_IN_LINK
+    page.context.close()
