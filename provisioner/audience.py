@@ -9,6 +9,11 @@ fingerprints.py), so a new export rebuilds only the nations whose rows changed. 
 digests need a parse; they are cached in the state, keyed by the files' digest, so a
 no-op deploy still parses nothing. Erased people (the erasure ledger of hashes) are
 dropped as the rows are read: no list, count or digest ever contains them.
+
+With an intake store (what `provisioner serve` writes), its confirmed web sign-ups are
+merged into the central rows and its unsubscribes join the ledger (supporters/web.py).
+The store is small and read at once; its digest joins the files' digest, so a new
+sign-up or unsubscribe re-digests every nation and rebuilds only those it changed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any, Protocol
 
 from provisioner.blueprints import Blueprint
 from provisioner.errors import InputError
+from provisioner.intake.model import DoNotContact
+from provisioner.intake.sqlite_store import read_snapshot
 from provisioner.network import Nation, Network
 from provisioner.supporters import (
     Ingestion,
@@ -34,6 +41,8 @@ from provisioner.supporters import (
 )
 from provisioner.supporters.erasure import is_erased, raw_is_erased, read_erasures
 from provisioner.supporters.fingerprints import nation_digests
+from provisioner.supporters.records import Supporter
+from provisioner.supporters.web import from_submissions, reconcile, with_unsubscribes
 
 
 class DigestCache(Protocol):
@@ -48,7 +57,12 @@ class Audience:
     """Supporter lists of one network, for the builder and the report."""
 
     def __init__(
-        self, network: Network, supporters: Path, ledger: Path, erasures: Path | None = None
+        self,
+        network: Network,
+        supporters: Path,
+        ledger: Path,
+        erasures: Path | None = None,
+        intake: Path | None = None,
     ):
         for path, option in ((supporters, "--supporters"), (ledger, "--do-not-contact")):
             if not path.is_file():
@@ -62,6 +76,11 @@ class Audience:
         self.erasures_path = erasures
         inputs = [supporters, ledger, *([erasures] if erasures and erasures.is_file() else [])]
         self._digest = _files_digest(inputs)
+        snapshot = read_snapshot(intake) if intake is not None else None
+        self._web = from_submissions(snapshot.confirmed) if snapshot else []
+        self._unsubscribed = snapshot.do_not_contact if snapshot else DoNotContact()
+        if self._web or self._unsubscribed.emails or self._unsubscribed.phones:
+            self._digest += ":" + _web_digest(self._web, self._unsubscribed)
         self._ingestion: Ingestion | None = None
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
@@ -101,7 +120,9 @@ class Audience:
             return
         geography = self.network.geography
         self._ingestion = read_supporters(self.supporters_path, geography)
-        self._ledger = read_ledger(self.ledger_path, self.network.info.country)
+        self._ingestion.rows = reconcile(self._ingestion.rows, self._web)
+        ledger = read_ledger(self.ledger_path, self.network.info.country)
+        self._ledger = with_unsubscribes(ledger, self._unsubscribed)
         self._erased = erased = read_erasures(self.erasures_path)
         if erased:  # erased means erased: gone before anything counts or lists them
             ingestion = self._ingestion
@@ -149,6 +170,8 @@ class Audience:
             "quarantined": len(self._ingestion.quarantined),
             "unassigned": self._segmentation.unassigned,
             "ambiguous": self._segmentation.ambiguous,
+            "web_signups": len(self._web),
+            "web_unsubscribed": len(self._unsubscribed.emails) + len(self._unsubscribed.phones),
         }
 
 
@@ -165,6 +188,12 @@ def _network_key(network: Network) -> str:
     """What the per-nation digests depend on besides the files: who covers which postcode."""
     shape = sorted((n.slug, n.parent or "", ",".join(sorted(n.geo.postcodes))) for n in network)
     return hashlib.sha256(repr(shape).encode()).hexdigest()
+
+
+def _web_digest(web: list[Supporter], unsubscribed: DoNotContact) -> str:
+    rows = sorted(repr(tuple(row)) for row in web)
+    contacts = sorted(unsubscribed.emails | unsubscribed.phones)
+    return hashlib.sha256("\n".join([*rows, "--", *contacts]).encode()).hexdigest()
 
 
 def _files_digest(paths: list[Path]) -> str:

@@ -28,6 +28,7 @@ class PageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: str
     path: dict[Language, str]
+    nav: bool = True  # false: reached from a link or a redirect only (intake's pages)
 
 
 class MessageSpec(BaseModel):

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,10 +33,13 @@ from provisioner.renderplan import (
     plan_outputs,
     render_parts,
 )
+from provisioner.sestemplates import split, template_json, template_name
 
 AREAS = ("sites", "private", "emails")
+# Form strings (t.form.*) that are the consent wording, per channel (see intake/).
+CONSENT_KEYS = {"email": "consent", "phone": "consent_phone", "sms": "consent_sms"}
 # Bump when the output format changes, so every nation rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 
 
 class BuildInputError(NationError):
@@ -65,6 +69,10 @@ class Build:
     # (see `set_private`) never bring back an old version of them.
     extra_private: dict[str, bytes] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # Shared SES templates this nation's emails use: name -> CreateTemplate payload.
+    # Not in the manifest: each name is a digest of its content, and the per-nation
+    # emails/<lang>/<id>.json that name them are.
+    templates: dict[str, bytes] = field(default_factory=dict)
 
     _manifest: dict[str, str] | None = field(default=None, repr=False)
 
@@ -229,14 +237,11 @@ class Builder:
         for output in plan.outputs:
             files = result.files[output.area]
             if output.kind == MANIFEST:
-                pages = _page_paths(self.catalog.get(nation.blueprint), nation.languages)
-                files[output.path] = _public_manifest(
-                    plan.base["nation"], sorted(files), pages
-                ).encode()
+                files[output.path] = self._nation_json(nation, plan, files).encode()
             elif output.kind == ASSET:
                 files[output.path] = _asset_bytes(output)
             else:
-                files.update(self._output_files(plan, output))
+                files.update(self._output_files(plan, output, result.templates))
         result.extra_private = self._extra_private(nation, plan)
         result.files["private"] = dict(result.extra_private)
         if self.audience is not None and with_private:
@@ -256,10 +261,23 @@ class Builder:
             files["hunters.csv"] = self.hunters.csv_bytes(nation.slug)
         return files
 
-    def _output_files(self, plan: RenderPlan, output: Output) -> dict[str, bytes]:
+    def _nation_json(self, nation: Nation, plan: RenderPlan, files: dict[str, bytes]) -> str:
+        blueprint = self.catalog.get(nation.blueprint)
+        pages = {
+            page_id: {
+                lang: f"{lang}/{blueprint.page_path(page_id, lang)}" for lang in nation.languages
+            }
+            for page_id in blueprint.manifest.pages
+        }
+        intake = _intake_manifest(plan.base, files, pages)
+        return _public_manifest(plan.base["nation"], sorted(files), pages, intake)
+
+    def _output_files(
+        self, plan: RenderPlan, output: Output, templates: dict[str, bytes]
+    ) -> dict[str, bytes]:
         parts = self.render(plan, output)
         if output.kind == EMAIL:
-            return _email_files(plan.slug, output, parts)
+            return _email_files(plan, output, parts, templates)
         return {output.path: parts["html"].encode()}
 
     def private_input_bytes(self) -> int:
@@ -284,14 +302,24 @@ class Builder:
         return files
 
 
-def _email_files(slug: str, output: Output, parts: dict[str, str]) -> dict[str, bytes]:
-    """An email's SES template (JSON) and its .html and .txt previews."""
-    template = {
-        "TemplateName": f"{slug}--{output.id}--{output.lang}",
+def _email_files(
+    plan: RenderPlan, output: Output, parts: dict[str, str], templates: dict[str, bytes]
+) -> dict[str, bytes]:
+    """An email's send-time instruction (JSON) and its .html and .txt previews.
+
+    The SES template itself is shared (see sestemplates.py): it goes into `templates`.
+    """
+    rendered = {
         "SubjectPart": parts["subject"].strip(),
         "TextPart": parts["text"],
         "HtmlPart": parts["html"],
     }
+    skeleton, data = split(rendered, plan.base["nation"])
+    name = template_name(plan.blueprint, output.id, output.lang, skeleton)
+    templates[name] = template_json(name, skeleton)
+    # Send-time instruction (SendTemplatedEmail's Template and TemplateData, recipient
+    # fields added then) and this nation's full rendering.
+    template = {"Template": name, "TemplateData": data, **rendered}
     return {
         f"{output.path}.json": _json(template).encode(),
         f"{output.path}.html": parts["html"].encode(),
@@ -329,16 +357,38 @@ def _folder_paths(folder: Path, prefix: str) -> dict[str, Path]:
     return files
 
 
-def _page_paths(blueprint: Blueprint, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Page id -> lang -> path in the language's folder (nation.json `pages`)."""
+def _intake_manifest(
+    base: Mapping[str, Any], files: dict[str, bytes], pages: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """What intake needs to prove consent and to write from the nation (all public):
+    the exact consent wording per language and channel, the privacy notice's version
+    (SHA-256 of its page), and the sender of its emails."""
+    nation, strings = base["nation"], base["strings"]
+    form = {lang: strings[lang].get("form", {}) for lang in nation["languages"]}
+    address = nation["contact"].get("email") or base["network"]["controller"]["email"]
     return {
-        page_id: {lang: blueprint.page_path(page_id, lang) for lang in languages}
-        for page_id in blueprint.manifest.pages
+        "consent": {
+            lang: {ch: f.get(key, "") for ch, key in CONSENT_KEYS.items()}
+            for lang, f in form.items()
+        },
+        "privacy_version": {
+            lang: hashlib.sha256(files[path]).hexdigest()
+            for lang, path in pages.get("privacy", {}).items()
+            if path in files
+        },
+        "sender": str(Address(display_name=nation["name"], addr_spec=address)),
+        # How forms' phones and postcodes are checked: the network's geography.
+        "country": base["network"].get("country") or "BE",
+        "postcode_pattern": base["network"]["geo"].get("postcode_pattern"),
+        "postcode_example": base["network"]["geo"].get("postcode_example") or "",
     }
 
 
 def _public_manifest(
-    nation: dict[str, Any], files: list[str], pages: dict[str, dict[str, str]]
+    nation: dict[str, Any],
+    files: list[str],
+    pages: dict[str, dict[str, str]],
+    intake: dict[str, Any],
 ) -> str:
     public_keys = (
         *("slug", "name", "kind", "blueprint", "languages", "domain", "url"),
@@ -348,6 +398,7 @@ def _public_manifest(
     data["parent"] = nation["parent"]["slug"] if nation["parent"] else None
     data["children"] = [child["slug"] for child in nation["children"]]
     data["pages"] = pages
+    data["intake"] = intake
     data["files"] = [*files, "nation.json"]
     data["generator"] = f"provisioner {__version__}"
     return _json(data)

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from provisioner import __version__
+from provisioner.cli_intake import intake_group, serve_command
+from provisioner.cli_intake_pull import pull_command
 from provisioner.deploy import Project, deploy, load, plan_project, rollback
 from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
@@ -72,6 +74,13 @@ def supporter_options(command: Any) -> Any:
                 default=None,
                 help="Do-not-contact ledger. Default: do-not-contact.csv beside the supporters.",
             ),
+            click.option(
+                "--intake",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Intake store of `provisioner serve`, merged into the lists. Default: "
+                "intake.db beside the supporters, when it exists.",
+            ),
             click.option("--no-supporters", is_flag=True, help="Publish no supporter lists."),
         ]
     ):
@@ -83,11 +92,19 @@ def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
     """The project, with supporters found next to the spec unless told otherwise."""
     supporters = params.pop("supporters", None)
     ledger = params.pop("ledger", None)
+    intake = params.pop("intake", None)
+    if intake is not None and not intake.is_file():
+        raise click.BadParameter(
+            f"{intake}: no intake store there; `provisioner serve` creates it",
+            param_hint="--intake",
+        )
     if params.pop("no_supporters", False):
-        supporters = ledger = None
+        supporters = ledger = intake = None
     elif supporters is None and (spec.parent / "data" / "supporters.csv").is_file():
         supporters = spec.parent / "data" / "supporters.csv"
-    return Project(spec=spec, out=out, supporters=supporters, ledger=ledger)
+    if intake is None and supporters is not None and (supporters.parent / "intake.db").is_file():
+        intake = supporters.parent / "intake.db"
+    return Project(spec=spec, out=out, supporters=supporters, ledger=ledger, intake=intake)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -466,6 +483,11 @@ def preview(spec: Path, slug: str, port: int) -> None:
         click.echo("stopped")
     finally:
         server.stop()
+
+
+cli.add_command(serve_command)
+cli.add_command(intake_group)
+intake_group.add_command(pull_command)  # the cloud side: provisioner/intake/pull.py
 
 
 def _print_recap(report: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ RECIPIENT_FIELDS = (
     "last_name",
     "email",
     "unsubscribe_url",
+    "confirm_url",
     "event_name",
     "event_date",
     "event_place",
@@ -103,7 +104,8 @@ def page_context(
 
     nav = [
         {"id": pid, "href": link(pid), "current": pid == page_id}
-        for pid in blueprint.manifest.pages
+        for pid, spec in blueprint.manifest.pages.items()
+        if spec.nav
     ]
     alternates = [
         {"lang": other, "href": link(page_id, other)} for other in languages if other != lang

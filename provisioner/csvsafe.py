@@ -92,13 +92,14 @@ class SafeCsvWriter:
         header: Sequence[str],
         phone_columns: Collection[str] | None = None,
         delimiter: str = ",",
+        lineterminator: str = "\n",
     ) -> None:
         phones = PHONE_COLUMNS if phone_columns is None else frozenset(phone_columns)
         self._phone = [name in phones for name in header]
-        self._writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        self._writer = csv.writer(handle, delimiter=delimiter, lineterminator=lineterminator)
         # For the rare row with a carriage return in a cell: quoted, it stays in its cell.
         self._quoted = csv.writer(
-            handle, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL
+            handle, delimiter=delimiter, lineterminator=lineterminator, quoting=csv.QUOTE_ALL
         )
         plain = [i for i, phone in enumerate(self._phone) if not phone]
         self._plain: Callable[[Sequence[str]], Any] | None = itemgetter(*plain) if plain else None

@@ -24,7 +24,7 @@ from provisioner.network import Nation, Network
 from provisioner.network_report import intake_counts, kinds_of, write_network_report
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
-from provisioner.shard import Shard
+from provisioner.shard import Shard, run_scope
 from provisioner.spec import load_network
 from provisioner.state import State
 from provisioner.supporters import write_private_file
@@ -42,6 +42,7 @@ class Project:
     nations_dir: Path | None = None
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
+    intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,7 +62,15 @@ class Project:
 
     @property
     def blueprints_dir(self) -> Path:
-        return self.blueprints or self.root / "blueprints"
+        """`blueprints/` beside the spec, else in the nearest folder above it that has
+        one (a sample such as examples/france/nations.yaml uses the project's)."""
+        if self.blueprints is not None:
+            return self.blueprints
+        root = self.root.resolve()
+        for folder in (root, *root.parents):
+            if (folder / "blueprints").is_dir():
+                return folder / "blueprints" if folder != root else self.root / "blueprints"
+        return self.root / "blueprints"
 
     @property
     def overrides_dir(self) -> Path:
@@ -101,8 +110,10 @@ def new_run_id() -> str:
 def make_builder(project: Project, network: Network) -> Builder:
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
-        audience = Audience(network, project.supporters, project.ledger_path, project.erasures_path)
-    hunters = read_hunters(project.root / "data")
+        audience = Audience(
+            network, project.supporters, project.ledger_path, project.erasures_path, project.intake
+        )
+    hunters = read_hunters(project.intake)  # referrals.db beside the intake store
     catalog = Catalog(project.blueprints_dir)
     return Builder(network, catalog, project.overrides_dir, audience, hunters)
 
@@ -130,6 +141,7 @@ def deploy(
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing
         try:
+            target.start(run_scope(shard, project.spec.read_bytes(), new_run_id()))
             engine = Engine(builder, target, state, options, events)
             orphans = sorted(
                 slug
@@ -158,8 +170,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     state.start_run(run_id, "deploy", engine.target.name, started_at)
     results: list[NationResult] = engine.run(work.nations, run_id)
     audience = engine.builder.audience
-    if isinstance(audience, Audience):
-        _write_quarantine(project, audience)
+    quarantine = _write_quarantine(project, audience) if isinstance(audience, Audience) else None
     orphans, shard = work.orphans, work.shard
     if work.prune:
         for slug in orphans:
@@ -175,7 +186,11 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
         results,
         extra={
             "spec": str(project.spec),
-            "supporters": audience.summary() if isinstance(audience, Audience) else None,
+            "supporters": (
+                {**audience.summary(), "quarantine_file": quarantine}
+                if isinstance(audience, Audience)
+                else None
+            ),
             "orphans": [] if work.prune else orphans,
             "pruned": orphans if work.prune else [],
             "shard": f"{shard.index}/{shard.count}" if shard else None,
@@ -183,17 +198,20 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     write_reports(report, project.reports_dir)
-    with intake_counts(project.spec.parent / "data" / "intake.db") as counts:
+    with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
         kinds = kinds_of(engine.builder.network)
         write_network_report(state, project.reports_dir, kinds, counts)
     return report
 
 
-def _write_quarantine(project: Project, audience: Audience) -> None:
+def _write_quarantine(project: Project, audience: Audience) -> str | None:
     """Rows set aside by ingestion, with line and reason, beside the private lists."""
     data = audience.quarantine_csv()
-    if data is not None:
-        write_private_file(project.out / "private" / "_quarantine.csv", data)
+    if data is None:
+        return None
+    path = project.out / "private" / "_quarantine.csv"
+    write_private_file(path, data)
+    return str(path)
 
 
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from provisioner.build import Builder
 from provisioner.buildpool import BuildPool, LivePrivate
-from provisioner.errors import NationError
+from provisioner.errors import LockError, NationError
 from provisioner.network import Nation
 from provisioner.state import Deployed, State
 from provisioner.targets.base import Target
@@ -201,6 +201,9 @@ class Engine:
             try:
                 self._attempt(nation, result)
                 return
+            except LockError:  # the target refused this run: stop it, not just this nation
+                self._stop.set()
+                raise
             except Exception as exc:  # isolate every failure to its nation
                 result.status, result.error = "failed", _error(exc)
                 if not _transient(exc) or attempt > self.options.retries:

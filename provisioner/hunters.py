@@ -97,9 +97,12 @@ def _cell(value: str) -> str:
     return f"'{value}" if value and value[0] in FORMULA_STARTS else value
 
 
-def read_hunters(data: Path) -> HunterSource | None:
-    """From `data/referrals.db` and `data/intake.db`; None until both exist."""
-    book_path, store_path = data / "referrals.db", data / "intake.db"
+def read_hunters(store_path: Path | None) -> HunterSource | None:
+    """From the intake store and the referral book beside it (`referrals.db`); None
+    until both exist."""
+    if store_path is None:
+        return None
+    book_path = store_path.parent / "referrals.db"
     if not (book_path.is_file() and store_path.is_file()):
         return None
     from provisioner.intake.referrals import ReferralBook  # only with intake

@@ -28,6 +28,7 @@ SLUG_WIDTH_MAX = 32
 def recap(report: dict[str, Any], slowest: int = 5, max_failures: int = 10) -> list[Text]:
     """The recap as styled lines; more than `max_failures` failures are grouped by reason."""
     lines = [*_counts(report), *_failures(report, max_failures), *_slowest(report, slowest)]
+    lines += _supporters(report)
     lines.append(_throughput(report))
     return lines
 
@@ -118,6 +119,20 @@ def _slowest(report: dict[str, Any], count: int) -> list[Text]:
         line.append_text(status_text(nation["status"]))
         lines.append(line)
     return lines
+
+
+def _supporters(report: dict[str, Any]) -> list[Text]:
+    """What the central export gave: imported, set aside (and where to read why), unassigned."""
+    read = report.get("supporters") or {}
+    if not read.get("loaded"):
+        return []
+    quarantined = read["quarantined"]
+    line = Text(f"  {read['rows']:,} rows: {read['accepted']:,} imported, ")
+    line.append(f"{quarantined:,} quarantined", style="yellow" if quarantined else "")
+    if quarantined and read.get("quarantine_file"):
+        line.append(f" ({read['quarantine_file']})", style=DIM)
+    line.append(f", {read['unassigned']:,} unassigned (no nation covers their postcode)")
+    return [Text.assemble(("SUPPORTERS ", HEADING), read["file"]), line]
 
 
 def _throughput(report: dict[str, Any]) -> Text:

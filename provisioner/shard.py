@@ -16,6 +16,34 @@ from provisioner.errors import InputError
 
 # Batch engines that run N copies of one job and tell each its index.
 INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX")
+RUN_ID_VARIABLE = "PROVISIONER_RUN_ID"
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """Which run a process belongs to: the shards of one run share `key` (and its lock)."""
+
+    key: str
+    shard_index: int = 0
+    shard_count: int = 1
+    command: str = "deploy"
+
+
+def run_scope(
+    shard: Shard | None, spec_text: bytes, run_id: str, environ: Mapping[str, str] = os.environ
+) -> RunScope:
+    """An unsharded run is its own; shards of one run agree on a key without talking.
+
+    The key is PROVISIONER_RUN_ID when set (a CI pipeline id, say), else a digest of
+    the spec and the shard count: machines deploying the same nations.yaml in N shards
+    are one run, while a different spec, or another N, is another run and is refused.
+    """
+    if shard is None:
+        return RunScope(environ.get(RUN_ID_VARIABLE) or run_id)
+    key = environ.get(RUN_ID_VARIABLE) or (
+        "spec-" + hashlib.sha256(spec_text + f"/{shard.count}".encode()).hexdigest()[:16]
+    )
+    return RunScope(key, shard.index, shard.count, f"deploy --shard {shard.index}/{shard.count}")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ from typing import Any
 import langcodes
 import yaml
 
+try:  # the C loader is several times faster
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - libyaml missing
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 from provisioner.errors import BlueprintError
 from provisioner.yamlsource import deep_merge
 
@@ -76,7 +81,7 @@ def key_paths(data: dict[str, Any], prefix: str = "") -> set[str]:
 
 def read_strings(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
     except yaml.YAMLError as exc:
         raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):

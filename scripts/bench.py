@@ -2,9 +2,12 @@
 
 Runs the real CLI in child processes and measures wall time and peak memory (PSS of
 the CLI and its build workers, sampled every 50 ms), on the sample network and on
-generated networks of 1,000, 4,000 and 10,000 nations with 1,000,000 supporters.
+generated networks of 1,000, 4,000 and 10,000 nations with 1,000,000 supporters, and
+the sample network published to S3 and SES (moto's server on loopback, behind a proxy
+counting requests per API; SES at AWS's real 1 request/s through the tool's limiter).
 Prints a table and writes bench-results/bench.json with every figure and whether each
-target was met.
+target was met. Pick scenarios with `--scenario sample|scale|s3` (repeatable), e.g.
+`make bench ARGS='--scenario s3'`.
 """
 
 from __future__ import annotations
@@ -21,10 +24,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
+from bench_s3 import s3_scenarios, s3_verdicts
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-TARGETS = {  # issue 8: seconds, or MB for rss
+SCENARIOS = ("sample", "scale", "s3")
+TARGETS = {  # issue 8: seconds, or MB for rss; issue 16: the S3 path
+    "s3_first_deploy_s": 120.0,
+    "s3_first_deploy_ses_templates": 50,
+    "s3_email_change_s": 60.0,
+    "s3_noop_writes": 0,
     "sample_cold_s": 10.0,
     "sample_noop_s": 1.0,
     "sample_one_change_s": 1.0,
@@ -43,6 +52,7 @@ class Measure:
     deployed: int
     unchanged: int
     failed: int
+    requests: dict[str, dict[str, int]] | None = None  # per API, for the S3 scenarios
 
     @property
     def per_nation_ms(self) -> float:
@@ -60,11 +70,14 @@ def tree_memory_mb(proc: psutil.Process) -> float:
     return total / 2**20
 
 
-def run_cli(name: str, args: list[str], out: Path) -> Measure:
+def run_cli(name: str, args: list[str], out: Path, env: dict[str, str] | None = None) -> Measure:
     """Run `provisioner ARGS` in a child; wall time and peak memory of its process tree."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [PYTHON, "-m", "provisioner", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [PYTHON, "-m", "provisioner", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     watched, peak = psutil.Process(proc.pid), 0.0
     while proc.poll() is None:
@@ -170,8 +183,8 @@ def scale_scenarios(work: Path, sizes: list[int], extra: list[str]) -> list[Meas
 
 def verdicts(measures: list[Measure]) -> dict[str, dict[str, float | bool]]:
     by_name = {m.name: m for m in measures}
-    found: dict[str, float] = {}
-    if "sample cold deploy" in by_name:
+    found: dict[str, float] = s3_verdicts(by_name)
+    if "sample cold deploy" in by_name and "sample no-op redeploy" in by_name:
         found["sample_cold_s"] = by_name["sample cold deploy"].wall_s
         found["sample_noop_s"] = by_name["sample no-op redeploy"].wall_s
         found["sample_one_change_s"] = by_name["sample one-nation change"].wall_s
@@ -194,6 +207,8 @@ def print_table(measures: list[Measure], checks: dict[str, dict[str, float | boo
             f"{m.name:32} {m.nations:>8} {m.wall_s:>8.2f} {m.per_nation_ms:>10.2f} "
             f"{m.rss_mb:>8.0f} {m.deployed:>9} {m.unchanged:>10} {m.failed:>7}"
         )
+        for api, counts in (m.requests or {}).items():
+            print(f"{'':4}{api} requests: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print()
     for key, check in checks.items():
         print(
@@ -209,11 +224,17 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,4000,10000")
     parser.add_argument("--supporters", type=int, default=1_000_000)
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument(
+        "--scenario", action="append", choices=SCENARIOS, help="run only these (repeatable)"
+    )
     args = parser.parse_args()
+    chosen = set(args.scenario or SCENARIOS) - ({"scale"} if args.skip_scale else set())
     args.work.mkdir(parents=True, exist_ok=True)
     sample_extra = supporters(args.work, 200_000, args.work)
-    measures = sample_scenarios(args.work, sample_extra)
-    if not args.skip_scale:
+    measures = sample_scenarios(args.work, sample_extra) if "sample" in chosen else []
+    if "s3" in chosen:
+        measures += s3_scenarios(args.work, sample_extra)
+    if "scale" in chosen:
         scale_extra = supporters(args.work, args.supporters, args.work)
         measures += scale_scenarios(args.work, [int(s) for s in args.sizes.split(",")], scale_extra)
     checks = verdicts(measures)

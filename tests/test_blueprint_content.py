@@ -1,8 +1,9 @@
-"""Content checks of blueprints/ and nations/*/overrides, independent of the engine.
+"""Content checks of blueprints/ and nations/*/overrides, rendered by the real engine.
 
-Renders every page and email of every blueprint with a hand-made context that follows
-docs/blueprints.md, in a sandboxed, strict Jinja environment layered like the engine's.
-Set BLUEPRINT_PREVIEW=/some/dir to also write the rendered files there.
+Every page and email of every blueprint is rendered through `Builder.render_plan` for a
+small network written as nations.yaml (full and bare nations of every kind), so these
+checks see exactly the context and environment a deploy uses. Set
+BLUEPRINT_PREVIEW=/some/dir to also write the rendered files there.
 """
 
 from __future__ import annotations
@@ -15,21 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    DictLoader,
-    Environment,
-    FileSystemLoader,
-    PrefixLoader,
-    StrictUndefined,
-    nodes,
-    select_autoescape,
-)
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from helpers import write_spec
 
 from provisioner.blueprints import Catalog
-from provisioner.messages import MessageBook
+from provisioner.build import Builder
+from provisioner.deploy import Project, load, make_builder
+from provisioner.network import Nation
+from provisioner.renderplan import EMAIL, PAGE, Output
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
@@ -37,6 +30,8 @@ BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
 LANGS = ("fr", "nl", "de")
 PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy", "messages"]
+# Where intake sends people (issue 11): not in the navigation.
+INTAKE_PAGE_IDS = ["merci", "confirmation", "desinscription"]
 PAGE_PATHS = {
     "home": {"fr": "index.html", "nl": "index.html", "de": "index.html"},
     "agir": {"fr": "agir.html", "nl": "doe-mee.html", "de": "mitmachen.html"},
@@ -44,8 +39,15 @@ PAGE_PATHS = {
     "evenements": {"fr": "evenements.html", "nl": "evenementen.html", "de": "termine.html"},
     "privacy": {"fr": "vie-privee.html", "nl": "privacy.html", "de": "datenschutz.html"},
     "messages": {"fr": "faire-passer.html", "nl": "doorgeven.html", "de": "weitersagen.html"},
+    "merci": {"fr": "merci.html", "nl": "bedankt.html", "de": "danke.html"},
+    "confirmation": {"fr": "confirmation.html", "nl": "bevestigd.html", "de": "bestaetigt.html"},
+    "desinscription": {
+        "fr": "desinscription.html",
+        "nl": "uitgeschreven.html",
+        "de": "abgemeldet.html",
+    },
 }
-EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder"]
+EMAILS = ["welcome", "pledge_thanks", "volunteer_ask", "event_reminder", "confirm"]
 EMAIL_PARTS = ["subject.txt.j2", "text.txt.j2", "html.html.j2"]
 EXPECTED = {
     "candidate": {
@@ -61,15 +63,6 @@ EXPECTED = {
         "dialers": ["callhub"],
     },
 }
-PLACEHOLDERS = [
-    "first_name",
-    "last_name",
-    "email",
-    "unsubscribe_url",
-    "event_name",
-    "event_date",
-    "event_place",
-]
 NETWORK = {
     "name": "Horizon",
     "base_domain": "horizon.example",
@@ -81,16 +74,6 @@ NETWORK = {
     },
     "country": "BE",
     "geography": None,
-    "geo": {
-        "postcode_pattern": "[1-9][0-9]{3}",
-        "postcode_example": "1000",
-        "credit": {
-            "source": "Statbel",
-            "source_url": "https://statbel.fgov.be/",
-            "licence": "CC BY 4.0",
-            "licence_url": "https://creativecommons.org/licenses/by/4.0/",
-        },
-    },
 }
 
 
@@ -108,23 +91,6 @@ def strings(folder: Path, lang: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-@cache
-def merged_strings(blueprint: str, lang: str) -> dict[str, Any]:
-    belgium = BASE / "i18n" / "countries" / "BE" / f"{lang}.yaml"  # the sample's country
-    shared = deep_merge(strings(BASE, lang), yaml.safe_load(belgium.read_text(encoding="utf-8")))
-    return deep_merge(shared, strings(BLUEPRINTS / blueprint, lang))
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def shape(value: Any) -> Any:
     """Keys (and list lengths) of a strings tree, without the texts."""
     if isinstance(value, dict):
@@ -134,154 +100,85 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-@cache
-def message_book(blueprint: str) -> MessageBook:
-    """The blueprint's message scripts, as the engine fills them (provisioner.messages)."""
-    return MessageBook(Catalog(BLUEPRINTS).get(blueprint), BASE, blueprint_env(blueprint))
+LIEGE = {
+    "region": "Région wallonne",
+    "province": "Province de Liège",
+    "municipality": "Liège",
+    "postcodes": ["4000", "4020"],
+}
+FULL_CONTENT = {
+    "slogan": "Liège <d'abord> & ensemble",
+    "bio": "Première ligne.\n\nDeuxième paragraphe.",
+    "photo": "photo.jpg",
+    "photo_alt": "Portrait",
+    "colors": {"primary": "#0b5394", "accent": "#f1c232"},
+    "social": {"instagram": "https://instagram.example/m", "facebook": "https://fb.example/m"},
+}
 
 
-@cache
-def blueprint_env(blueprint: str) -> Environment:
-    """One environment per blueprint, as in the engine: templates compile once."""
-    return make_env(blueprint)
+def sample_slug(blueprint: str, kind: str, full: bool, languages: list[str]) -> str:
+    return f"{blueprint}-{kind}-{'full' if full else 'bare'}-{'-'.join(languages)}"
 
 
-def make_env(blueprint: str, overrides: dict[str, str] | None = None) -> Environment:
-    layers: list[BaseLoader] = [
-        PrefixLoader(
-            {
-                "@blueprint": FileSystemLoader(BLUEPRINTS / blueprint / "templates"),
-                "@base": FileSystemLoader(BASE / "templates"),
-            }
-        ),
-        FileSystemLoader(BLUEPRINTS / blueprint / "templates"),
-        FileSystemLoader(BASE / "templates"),
-    ]
-    if overrides:
-        layers.insert(0, DictLoader(overrides))
-    # Whitespace options as in provisioner/rendering.py, so text emails look the same.
-    return ImmutableSandboxedEnvironment(
-        loader=ChoiceLoader(layers),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def make_nation(kind: str, languages: list[str], *, full: bool = True) -> dict[str, Any]:
-    """A nation as documented in docs/blueprints.md; `full=False` leaves optionals empty."""
-    slug = {"candidate": "marie-dubois", "section": "liege"}.get(kind, f"test-{kind}")
-    child = {"slug": "child", "name": "Horizon Enfant", "url": "https://child.horizon.example/"}
-    parent = {"slug": "hq", "name": "Horizon", "url": "https://www.horizon.example/"}
-    nation: dict[str, Any] = {
-        "slug": slug,
-        "name": "Marie Dubois" if kind == "candidate" else f"Horizon {kind.title()}",
-        "kind": kind,
-        "blueprint": "candidate" if kind == "candidate" else "section",
-        "languages": languages,
-        "domain": f"{slug}.horizon.example",
-        "url": f"https://{slug}.horizon.example/",
-        "geo": {
-            "region": None,
-            "province": None,
-            "municipality": None,
-            "postcodes": [],
-            "areas": [],
-        },
-        "coverage": [],
-        "tags": [],
-        "inherited_tags": [],
-        "all_tags": [],
-        "contact": None,
-        "candidate": None,
-        "content": {
-            "slogan": None,
-            "bio": None,
-            "photo": None,
-            "photo_alt": None,
-            "colors": None,
-            "social": {},
-        },
-        "parent": None if kind == "national" else parent,
-        "children": [] if kind == "candidate" else [child],
-    }
-    if kind == "candidate":
-        nation["candidate"] = {
-            "first_name": "Marie",
-            "last_name": "Dubois",
-            "list_name": "Horizon Liège" if full else None,
-            "list_position": 1 if full else None,
-            "role": "Tête de liste" if full else None,
-        }
+def sample_entry(
+    blueprint: str, kind: str, full: bool, languages: list[str], parent: str | None
+) -> dict[str, Any]:
+    """A nations.yaml entry: `full` sets every optional field, else only what is required."""
+    slug = sample_slug(blueprint, kind, full, languages)
+    entry: dict[str, Any] = {"slug": slug, "name": f"Horizon {kind.title()}"}
+    entry |= {"blueprint": blueprint, "kind": kind, "languages": languages}
+    if parent:
+        entry["parent"] = parent
+    entry["contact"] = {"email": f"{slug}@horizon.example"}
+    if blueprint == "candidate" or kind == "candidate":
+        entry["candidate"] = {"first_name": "Marie", "last_name": "Dubois"}
     if full:
-        nation["geo"] = {
-            "region": "Région wallonne",
-            "province": "Province de Liège",
-            "municipality": "Liège",
-            "postcodes": ["4000", "4020"],
-            "areas": [],
-        }
-        nation["coverage"] = ["4000", "4020", "4030"]
-        nation["tags"] = ["municipality:liege"]
-        nation["contact"] = {
-            "email": "liege@horizon.example",
-            "phone": "+32 4 200 00 00",
-            "address": "Place du Marché 1, 4000 Liège",
-        }
-        nation["content"] = {
-            "slogan": "Liège <d'abord> & ensemble",
-            "bio": "Première ligne.\n\nDeuxième paragraphe.",
-            "photo": "photo.jpg",
-            "photo_alt": "Portrait",
-            "colors": {"primary": "#0b5394", "accent": "#f1c232"},
-            "social": {
-                "instagram": "https://instagram.example/m",
-                "facebook": "https://fb.example/m",
-            },
-        }
-    return nation
+        entry["geo"] = LIEGE
+        entry["contact"] |= {"phone": "+32 4 200 00 00", "address": "Place du Marché 1, 4000 Liège"}
+        entry["content"] = FULL_CONTENT
+        if "candidate" in entry:
+            entry["candidate"] |= {"list_name": "Horizon Liège", "list_position": 1}
+            entry["candidate"]["role"] = "Tête de liste"
+    return entry
 
 
-def page_context(blueprint: str, nation: dict[str, Any], page_id: str, lang: str) -> dict:
-    rel = "../"
-
-    def link(target: str, lang_: str | None = None) -> str:
-        return f"{rel}{lang_ or lang}/{PAGE_PATHS[target][lang_ or lang]}"
-
-    return {
-        "lang": lang,
-        "t": merged_strings(blueprint, lang),
-        "nation": nation,
-        "network": NETWORK,
-        "page": {"id": page_id, "lang": lang, "path": PAGE_PATHS[page_id][lang]},
-        "nav": [
-            {"id": pid, "href": link(pid), "current": pid == page_id}
-            for pid in manifest(blueprint)["pages"]
-        ],
-        "alternates": [
-            {"lang": other, "href": link(page_id, other)}
-            for other in nation["languages"]
-            if other != lang
-        ],
-        "rel": rel,
-        "link": link,
-        "asset": lambda path: f"{rel}assets/{path}",
-        "messages": {lang: message_book(blueprint).page_data(nation, NETWORK, lang)},
-        "hunting": {"hunters": 3, "pledges": 52, "signups": 12},
-    }
+def sample_languages(full: bool) -> list[list[str]]:
+    return [list(LANGS)] if full else [[lang] for lang in LANGS]
 
 
-def email_context(blueprint: str, nation: dict[str, Any], email_id: str, lang: str) -> dict:
-    return {
-        "lang": lang,
-        "t": merged_strings(blueprint, lang),
-        "nation": nation,
-        "network": NETWORK,
-        "email": {"id": email_id, "lang": lang},
-        "recipient": {name: "{{" + name + "}}" for name in PLACEHOLDERS},
-    }
+def sample_builder(root: Path) -> Builder:
+    """The real blueprints over a network of every sample: the national one at the top,
+    the full ones in one branch below it (they share Liège's postcodes), the bare ones
+    beside it; so each has a parent and most have children."""
+    national = next(s for s in SAMPLES if s[1] == "national")
+    top = sample_slug(*national, ["fr"])
+    entries = [sample_entry(*national, ["fr"], None)]
+    parent = top
+    for blueprint, kind, full in SAMPLES:
+        for languages in sample_languages(full):
+            slug = sample_slug(blueprint, kind, full, languages)
+            if slug != top:
+                entries.append(sample_entry(blueprint, kind, full, languages, parent))
+                parent = slug if full else parent
+    spec = write_spec(root, entries, network=NETWORK)
+    project = Project(spec=spec, blueprints=BLUEPRINTS, nations_dir=root / "nations")
+    return make_builder(project, load(project))
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    return sample_builder(tmp_path_factory.mktemp("samples"))
+
+
+def sample_nation(builder: Builder, blueprint: str, kind: str, full: bool, lang: str) -> Nation:
+    languages = list(LANGS) if full else [lang]
+    return builder.network.nations[sample_slug(blueprint, kind, full, languages)]
+
+
+def rendered(builder: Builder, nation: Nation, kind: str) -> list[tuple[Output, dict[str, str]]]:
+    """Every planned output of `kind` with its rendered parts, as deploy renders them."""
+    plan = builder.render_plan(nation)
+    return [(o, builder.render(plan, o)) for o in plan.outputs if o.kind == kind]
 
 
 class HtmlChecker(HTMLParser):
@@ -351,22 +248,26 @@ def test_manifest_is_complete(name: str) -> None:
     assert data["description"]
     for key, value in EXPECTED[name].items():
         assert data[key] == value, key
-    assert list(data["pages"]) == PAGE_IDS
+    assert list(data["pages"]) == PAGE_IDS + INTAKE_PAGE_IDS
     for page_id, page in data["pages"].items():
-        assert page == {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        expected = {"template": f"pages/{page_id}.html.j2", "path": PAGE_PATHS[page_id]}
+        if page_id in INTAKE_PAGE_IDS:
+            expected["nav"] = False
+        assert page == expected
     assert data["emails"] == EMAILS
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_listed_template_exists(name: str) -> None:
-    templates = BLUEPRINTS / name / "templates"
+    # A template comes from the blueprint or, failing that, from the shared base.
+    folders = (BLUEPRINTS / name / "templates", BASE / "templates")
     data = manifest(name)
     for page in data["pages"].values():
-        found = [folder / page["template"] for folder in (templates, BASE / "templates")]
-        assert any(path.is_file() for path in found), page["template"]
+        assert any((f / page["template"]).is_file() for f in folders), page["template"]
     for email_id in data["emails"]:
         for part in EMAIL_PARTS:
-            assert (templates / "emails" / email_id / part).is_file(), f"{email_id}/{part}"
+            path = f"emails/{email_id}/{part}"
+            assert any((f / path).is_file() for f in folders), path
 
 
 def test_base_files_exist() -> None:
@@ -392,25 +293,9 @@ def all_template_files() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", all_template_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_template_parses(path: Path) -> None:
-    Environment().parse(path.read_text(encoding="utf-8"))
-
-
-def override_files() -> list[Path]:
-    return sorted(NATIONS.glob("*/overrides/**/*.j2"))
-
-
-@pytest.mark.parametrize("path", override_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_override_holds_only_blocks(path: Path) -> None:
-    tree = Environment().parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, nodes.Output):
-            assert all(
-                isinstance(part, nodes.TemplateData) and not part.data.strip()
-                for part in node.nodes
-            ), "text outside blocks"
-        else:
-            assert isinstance(node, nodes.Block), f"{type(node).__name__} outside blocks"
+def test_template_parses(builder: Builder, path: Path) -> None:
+    # The engine's environment: its compile-time sandbox checks apply to every branch.
+    builder.renderers["candidate"].env.parse(path.read_text(encoding="utf-8"))
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -426,77 +311,82 @@ def preview(path: str, text: str) -> None:
 
 @pytest.mark.parametrize(("blueprint", "kind", "full"), SAMPLES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_pages_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
-    env = blueprint_env(blueprint)
-    nation = make_nation(kind, ["fr", "nl"] if full else [lang], full=full)
-    for page_id, page in manifest(blueprint)["pages"].items():
-        template = env.get_template(page["template"])
-        context = page_context(blueprint, nation, page_id, lang)
-        html = template.render(context)
-        assert html == template.render(context), "output must be deterministic"
+def test_pages_render(builder: Builder, blueprint: str, kind: str, full: bool, lang: str) -> None:
+    nation = sample_nation(builder, blueprint, kind, full, lang)
+    pages = [(o, parts["html"]) for o, parts in rendered(builder, nation, PAGE) if o.lang == lang]
+    assert {o.id for o, _ in pages} == set(PAGE_IDS + INTAKE_PAGE_IDS)
+    for output, html in pages:
         check_page_html(html, lang)
         assert "&lt;d&#39;abord&gt;" in html or not full, "nation text must be escaped"
-        if page_id == "home" and full:
+        if output.id == "home" and full:
             assert "Statbel" in html and "CC BY 4.0" in html
-        if page_id in ("agir", "promesse"):
-            assert f'action="https://{nation["domain"]}/api/' in html
+        if output.id in ("agir", "promesse", "home"):
+            # Host-relative: the same page posts to serve locally and to the domain live.
+            assert 'action="/api/' in html and 'name="website"' in html
             assert 'name="consent"' in html and "required" in html
-        preview(f"{kind}-{'full' if full else 'bare'}/{lang}/{PAGE_PATHS[page_id][lang]}", html)
+        preview(f"{nation.slug}/{output.path}", html)
 
 
 @pytest.mark.parametrize(("blueprint", "kind", "full"), SAMPLES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_emails_render(blueprint: str, kind: str, full: bool, lang: str) -> None:
-    env = blueprint_env(blueprint)
-    nation = make_nation(kind, [lang], full=full)
-    for email_id in manifest(blueprint)["emails"]:
-        context = email_context(blueprint, nation, email_id, lang)
-        parts = {
-            part: env.get_template(f"emails/{email_id}/{part}").render(context)
-            for part in EMAIL_PARTS
-        }
-        subject, text, html = parts.values()
+def test_emails_render(builder: Builder, blueprint: str, kind: str, full: bool, lang: str) -> None:
+    nation = sample_nation(builder, blueprint, kind, full, lang)
+    emails = [(o, parts) for o, parts in rendered(builder, nation, EMAIL) if o.lang == lang]
+    assert [o.id for o, _ in emails] == EMAILS
+    for output, parts in emails:
+        subject, text, html = parts["subject"], parts["text"], parts["html"]
         assert subject.strip() and "\n" not in subject.strip()
         assert "{{first_name}}" in text and "{{first_name}}" in html
         assert "{{unsubscribe_url}}" in text and "{{unsubscribe_url}}" in html
         assert html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in html
         assert NETWORK["controller"]["name"] in html
         assert "{%" not in text + html
-        if email_id == "event_reminder":
+        if output.id == "event_reminder":
             for name in ("event_name", "event_date", "event_place"):
                 assert "{{" + name + "}}" in text + html
-        for part, output in parts.items():
-            preview(f"{kind}-{'full' if full else 'bare'}/emails/{lang}/{email_id}/{part}", output)
+        for part, text_of_part in parts.items():
+            preview(f"{nation.slug}/emails/{output.path}.{part}", text_of_part)
 
 
-@pytest.mark.parametrize("path", override_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_override_renders_over_its_blueprint(path: Path) -> None:
-    slug = path.relative_to(NATIONS).parts[0]
-    name = path.relative_to(NATIONS / slug / "overrides").as_posix()
-    source = path.read_text(encoding="utf-8")
-    # As the engine does: extend the blueprint template, on the first line.
-    wrapped = '{% extends "@blueprint/' + name + '" %}' + source
-    env = make_env("candidate", {name: wrapped})
-    page_id = name.removeprefix("pages/").removesuffix(".html.j2")
-    for lang in LANGS:
-        nation = make_nation("candidate", ["fr", "nl"])
-        blueprint_html = blueprint_env("candidate").get_template(name)
-        plain = blueprint_html.render(page_context("candidate", nation, page_id, lang))
-        html = env.get_template(name).render(page_context("candidate", nation, page_id, lang))
-        check_page_html(html, lang)
-        assert html != plain, "the override changes the page"
-        assert 'class="hero' in html, "blocks that are not overridden still render"
+# --- the sample candidates' overrides --------------------------------------------------
 
 
-def block_names(path: Path) -> set[str]:
-    tree = Environment().parse(path.read_text(encoding="utf-8"))
-    return {block.name for block in tree.find_all(nodes.Block)}
+@cache
+def sample_network() -> tuple[Builder, Builder]:
+    """The repo's own network: with its nations' folders, and without any."""
+    project = Project(spec=ROOT / "nations.yaml")
+    network = load(project)
+    bare = Builder(network, Catalog(BLUEPRINTS), ROOT / "no-nation-folders")
+    return make_builder(project, network), bare
 
 
-@pytest.mark.parametrize("path", override_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_override_blocks_exist_in_the_blueprint(path: Path) -> None:
-    # A misspelt block name would silently change nothing.
-    name = "/".join(path.relative_to(NATIONS).parts[2:])  # <slug>/overrides/<name>
-    known = block_names(BLUEPRINTS / "candidate" / "templates" / name)
-    known |= block_names(BASE / "templates" / "layout.html.j2")
-    assert block_names(path) <= known
+def overriding_nations() -> list[str]:
+    return sorted({path.relative_to(NATIONS).parts[0] for path in override_files()})
+
+
+def override_files() -> list[Path]:
+    return sorted(NATIONS.glob("*/overrides/**/*.j2"))
+
+
+@pytest.mark.parametrize("slug", overriding_nations())
+def test_sample_overrides_keep_every_candidate_rule(slug: str) -> None:
+    # Known blocks only, nothing locked, only blocks, no script: what deploy enforces.
+    with_folders, _ = sample_network()
+    nation = with_folders.network.nations[slug]
+    plan = with_folders.render_plan(nation)
+    assert with_folders.rule_problems(nation, plan) == []
+
+
+@pytest.mark.parametrize("slug", overriding_nations())
+def test_sample_override_changes_its_page_and_keeps_the_rest(slug: str) -> None:
+    with_folders, bare = sample_network()
+    nation = with_folders.network.nations[slug]
+    own = {o.path: parts["html"] for o, parts in rendered(with_folders, nation, PAGE)}
+    plain = {o.path: parts["html"] for o, parts in rendered(bare, nation, PAGE)}
+    assert own.keys() == plain.keys()
+    changed = {path for path in own if own[path] != plain[path]}
+    assert changed and all(path.endswith("index.html") for path in changed), changed
+    for path in changed:
+        lang = nation.languages[0] if path == "index.html" else path.split("/")[0]
+        check_page_html(own[path], lang)
+        assert 'class="hero' in own[path], "blocks that are not overridden still render"

@@ -106,7 +106,21 @@ def test_languages_set_on_top_levels_only(nations: list[dict]) -> None:
     assert index["wallonie"]["languages"] == ["fr"]
     assert index["vlaanderen"]["languages"] == ["nl"]
     lower = [n for n in nations if n["kind"] in ("province", "section", "candidate")]
-    assert not any("languages" in n for n in lower)
+    # Only the sections of the German-speaking Community set theirs: German, then French.
+    own = {n["geo"]["municipality"]: n["languages"] for n in lower if "languages" in n}
+    assert own and set(own) <= set(gen.GERMAN.values())
+    assert all(languages == ["de", "fr"] for languages in own.values())
+    assert all(n["kind"] == "section" for n in lower if "languages" in n)
+
+
+def test_german_speaking_sections_of_the_sample(nations: list[dict]) -> None:
+    index = by_slug(nations)
+    assert index["eupen"]["languages"] == ["de", "fr"]
+    assert index["eupen"]["name"] == "Horizon Eupen"
+    assert index["la-calamine"]["geo"]["municipality"] == "Kelmis"
+    eupen_candidates = [n for n in nations if n.get("parent") == "eupen"]
+    assert eupen_candidates and all("languages" not in n for n in eupen_candidates)
+    assert eupen_candidates[0]["candidate"]["role"] == "Spitzenkandidat·in"
 
 
 def test_no_postcode_shared_by_unrelated_nations(nations: list[dict]) -> None:

@@ -38,8 +38,11 @@ def test_make_targets_call_the_pulumi_cli_when_present(tmp_path: Path) -> None:
     fake.chmod(0o755)
     stack = f"pytest-{uuid.uuid4().hex[:8]}"  # never touches a real stack's outputs file
     path = f"{fake.parent}:/usr/bin:/bin"
-    assert make("infra-preview", path, f"STACK={stack}").returncode == 0
-    done = make("infra-up", path, f"STACK={stack}")
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "intake-lambda.zip").write_bytes(b"PK")  # what make intake-package writes
+    assert make("infra-preview", path, f"STACK={stack}", f"OUT={out}").returncode == 0
+    done = make("infra-up", path, f"STACK={stack}", f"OUT={out}")
     assert done.returncode == 0, done.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
     infra = REPO / "infra"
@@ -51,3 +54,16 @@ def test_make_targets_call_the_pulumi_cli_when_present(tmp_path: Path) -> None:
     outputs = infra / f"stack-outputs.{stack}.json"
     assert outputs.read_text().strip() == "{}"
     outputs.unlink()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("target", ["infra-preview", "infra-up"])
+def test_make_targets_want_the_intake_package_first(target: str, tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho called >> {tmp_path}/calls\n")
+    fake.chmod(0o755)
+    done = make(target, f"{fake.parent}:/usr/bin:/bin", f"OUT={tmp_path / 'none'}")
+    assert done.returncode != 0
+    assert "intake-lambda.zip is missing: run make deploy && make intake-package" in done.stderr
+    assert not (tmp_path / "calls").exists()  # Pulumi never ran

@@ -269,3 +269,16 @@ def test_referral_code_in_the_address_reaches_every_link(chromium: Any, sample: 
     page, _ = open_page(chromium, f"{pledge.as_uri()}?ref={CODE_IN_LINK}")
     assert page.input_value('form input[name="ref"]') == CODE_IN_LINK
     page.context.close()
+
+
+def test_thank_you_page_shows_a_new_hunters_own_link(chromium: Any, sample: Path) -> None:
+    thanks = sample / "build" / "sites" / "gent" / "nl" / "bedankt.html"
+    page, _ = open_page(chromium, thanks.as_uri())
+    assert not page.locator("[data-hunter-link]").is_visible()  # no code, no box
+    page.context.close()
+    page, _ = open_page(chromium, f"{thanks.as_uri()}?ref={CODE_IN_LINK}")
+    box = page.locator("[data-hunter-link]")
+    assert box.is_visible()
+    own = f"https://gent.horizon.example/nl/doorgeven.html?ref={CODE_IN_LINK}"
+    assert box.locator("a.share-own").inner_text() == own
+    page.context.close()

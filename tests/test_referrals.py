@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import email
-import json
 import re
 import subprocess
 import sys
@@ -27,20 +26,17 @@ from provisioner.intake.emails import LocalTemplates
 from provisioner.intake.outbox import EmlOutbox
 from provisioner.intake.referrals import CODE, ReferralBook, ReferralIntake, new_code
 from provisioner.intake.sqlite_store import SqliteStore
+from provisioner.supporters.generate import generate
 
 SLUGS = ["hq", "wallonie", "prov-liege", "liege", "marie-dubois"]
 HOST = "marie-dubois.horizon.example"
-CONFIRM = {
-    "SubjectPart": "Confirmez / {{first_name}}",
-    "TextPart": "Bonjour {{first_name}}, confirmez : {{confirm_url}}\n",
-    "HtmlPart": '<html><body><p><a href="{{confirm_url}}">Confirmer</a></p></body></html>',
-}
 
 
 def deploy(root: Path) -> None:
     only = [arg for slug in SLUGS for arg in ("--only", slug)]
     result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "deploy", "-q", "--no-supporters",
+        [sys.executable, "-m", "provisioner", "deploy", "-q",
+         "--supporters", str(root / "data" / "supporters.csv"),
          "--spec", str(root / "nations.yaml"), "--out", str(root / "build"), *only],
         capture_output=True, text=True,
     )  # fmt: skip
@@ -53,9 +49,6 @@ class Network:
     def __init__(self, root: Path):
         self.root = root
         build = root / "build"
-        for lang in ("fr",):  # the blueprint's confirm email (issue 11) as a deploy writes it
-            path = build / "emails" / "marie-dubois" / lang / "confirm.json"
-            path.write_text(json.dumps(CONFIRM), encoding="utf-8")
         self.outbox = EmlOutbox(build / "outbox")
         self.seen: set[Path] = set()
         self.store = SqliteStore(root / "data" / "intake.db")
@@ -104,6 +97,7 @@ def _text_part(message: Message) -> str:
 @pytest.fixture
 def network(tmp_path: Path) -> Network:
     copy_sample_network(tmp_path)
+    generate(tmp_path / "data", [("4000", "fr")], count=30)  # intake.db will sit beside it
     deploy(tmp_path)
     return Network(tmp_path)
 
@@ -122,6 +116,7 @@ def test_pledge_through_a_hunters_link_is_credited_to_them(network: Network) -> 
     assert volunteer.status_code == 303
     code = re.search(r"[?&]ref=([\w-]+)", volunteer.headers["location"])
     assert code and CODE.match(code[1]), volunteer.headers["location"]
+    assert volunteer.headers["location"] == f"/fr/merci.html?ref={code[1]}"  # thank-you page
     share = f"https://{HOST}/fr/faire-passer.html?ref={code[1]}"
     assert share in _text_part(network.last_email())  # their share link, in their email
     network.confirm_last()

@@ -77,8 +77,7 @@ def cli_env() -> dict[str, str]:
     env.update(
         AWS_ACCESS_KEY_ID=ACCESS_KEY,
         AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_REGION=REGION,
-        PROVISIONER_SES_RATE="1000",  # moto has no SES quota; AWS's 1/s is the default
+        AWS_REGION=REGION,  # SES at AWS's real 1 request/s: the tool's default
     )
     return env
 
@@ -117,7 +116,9 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
     """Every file of every manifest is where it belongs, in the right bucket only."""
     site_keys, private_keys = all_keys(client, SITE), all_keys(client, PRIVATE)
     assert all(key.startswith("sites/") for key in site_keys)
-    assert all(key.startswith(("private/", "manifests/")) for key in private_keys)
+    assert all(
+        key.startswith(("private/", "manifests/", "emails/", "live/")) for key in private_keys
+    )
     for slug, (release, manifest) in live.items():
         assert f"sites/{slug}/{release}/index.html" in site_keys, slug
         for entry in manifest:
@@ -127,12 +128,10 @@ def check_published(client: Any, live: dict[str, tuple[str, dict[str, str]]]) ->
             elif area == "private":
                 assert f"private/{slug}/{path}" in private_keys, entry
                 assert not any(key.endswith(f"/{path}") for key in site_keys), entry
-    templates = {
-        f"{slug}--{Path(entry).stem}--{entry.split('/')[1]}"
-        for slug, (_, manifest) in live.items()
-        for entry in manifest
-        if entry.startswith("emails/") and entry.endswith(".json")
-    }
+    templates = set()
+    for slug in live:
+        sends = client.get_object(Bucket=PRIVATE, Key=f"emails/{slug}.json")["Body"].read()
+        templates |= {email["Template"] for email in json.loads(sends).values()}
     assert templates and set(ses_template_names(client)) == templates
 
 
@@ -182,11 +181,16 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
         check_published(client, live)
         for slug in ("hq", "marie-dubois", slugs[-1]):
             check_content(client, slug, *live[slug])
+        created = traffic.actions["CreateTemplate"]
+        assert 0 < created <= 50 and created == len(ses_template_names(client))
         print(f"\nfirst deploy: {len(slugs)} nations in {seconds:.1f}s, {traffic.writes} writes")
+        print(f"SES templates: {created}, requests: {dict(traffic.methods)}")
 
         again, rerun, seconds = deploy_s3(sample, tmp_path / "out", proxy)
         assert again.returncode == 0 and summary(tmp_path / "out")["unchanged"] == len(slugs)
         assert rerun.writes == 0, rerun.methods
+        # Two bucket checks, the index listing and its one object: no read per nation.
+        assert dict(rerun.methods) == {"HEAD": 2, "GET": 2}, rerun.paths
         print(f"rerun: {seconds:.1f}s, {rerun.writes} writes, {dict(rerun.methods)}")
 
         # A new machine without state.db: the target compares manifests, still no writes.
@@ -195,6 +199,22 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
         assert stateless.writes == 0, stateless.methods
         print(f"rerun without state: {seconds:.1f}s, {dict(stateless.methods)}")
         assert live_manifests(client, slugs) == live
+        assert not all_keys(client, PRIVATE) & {"locks/deploy-0.json"}  # released
+
+        # One shared email changes: its template in each language of the candidates (fr,
+        # nl and, for the German-speaking municipalities, de) is replaced, nothing else.
+        email = sample.parent / "blueprints" / "candidate" / "templates" / "emails" / "welcome"
+        with (email / "text.txt.j2").open("a", encoding="utf-8") as text:
+            text.write("P.S. {{ t.email.signoff }}\n")
+        changed, edit, seconds = deploy_s3(sample, tmp_path / "out", proxy)
+        assert changed.returncode == 0, changed.stderr
+        candidates = [n for n in load_network(sample) if n.blueprint == "candidate"]
+        assert summary(tmp_path / "out")["deployed"] == len(candidates)
+        languages = len({lang for n in candidates for lang in n.languages})
+        writes = {k: v for k, v in edit.actions.items() if k.endswith("Template")}
+        assert writes == {"CreateTemplate": languages, "DeleteTemplate": languages}, edit.actions
+        assert len(ses_template_names(client)) == created
+        print(f"email change: {seconds:.1f}s, {dict(edit.methods)}, {dict(edit.actions)}")
     no_secrets_in(tmp_path, first.stdout, first.stderr, again.stdout, cold.stderr)
 
 
@@ -246,3 +266,61 @@ def test_unknown_bucket_exits_2_naming_the_option(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "bucket 'nope' does not exist" in done.stderr and "--private-bucket" in done.stderr
     no_secrets_in(tmp_path, done.stdout, done.stderr)
+
+
+def deploy_command(spec: Path, out: Path, proxy: Proxy, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "provisioner", "deploy", "--spec", str(spec)]
+    command += ["--out", str(out), "--target", "s3", "--endpoint-url", proxy.url]
+    return [*command, "--site-bucket", SITE, "--private-bucket", PRIVATE, "-q", *extra]
+
+
+def wait_for_key(client: Any, prefix: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.list_objects_v2(Bucket=PRIVATE, Prefix=prefix).get("KeyCount"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {prefix} key within {timeout}s")
+
+
+def test_two_shards_deploy_together_and_an_unsharded_deploy_is_refused(
+    sample: Path, tmp_path: Path
+) -> None:
+    slugs = set(load_network(sample).nations)
+    with s3_endpoint() as (proxy, client):
+        shards = [
+            subprocess.Popen(
+                deploy_command(sample, tmp_path / f"shard-{i}", proxy, "--shard", f"{i}/2"),
+                env=cli_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(2)
+        ]
+        try:
+            wait_for_key(client, "locks/")
+            command = deploy_command(sample, tmp_path / "intruder", proxy)
+            intruder = subprocess.run(
+                command, env=cli_env(), capture_output=True, text=True, timeout=600
+            )
+            outputs = [shard.communicate(timeout=600) for shard in shards]
+        finally:
+            for shard in shards:
+                shard.kill()
+        assert intruder.returncode == 1, intruder.stdout + intruder.stderr
+        assert "another deploy holds the lock s3://horizon-private/locks/deploy-" in intruder.stderr
+        assert "/2, started" in intruder.stderr and "run spec-" in intruder.stderr
+        assert [shard.returncode for shard in shards] == [0, 0], outputs
+        published = set()
+        for i in range(2):
+            report = json.loads((tmp_path / f"shard-{i}" / "reports" / "latest.json").read_text())
+            assert {n["status"] for n in report["nations"]} == {"deployed"}
+            published |= {n["slug"] for n in report["nations"]}
+        assert published == slugs
+        check_published(client, live_manifests(client, sorted(slugs)))
+        assert not client.list_objects_v2(Bucket=PRIVATE, Prefix="locks/").get("KeyCount")
+        # The next unsharded run reads both shards' index objects and writes nothing.
+        proxy.reset()
+        again, rerun, _ = deploy_s3(sample, tmp_path / "after", proxy)
+        assert again.returncode == 0 and rerun.writes == 0, rerun.methods

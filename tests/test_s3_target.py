@@ -19,6 +19,7 @@ from s3_support import MotoServer, Proxy
 from provisioner.build import Build
 from provisioner.errors import InputError, PublishError
 from provisioner.ratelimit import RateLimits
+from provisioner.sestemplates import split, template_json, template_name
 from provisioner.targets.aws import S3Settings, publish_errors, redactor, resolve_settings
 from provisioner.targets.s3 import S3Target, cache_control, content_type
 
@@ -56,6 +57,12 @@ def direct(moto: MotoServer, aws_env: None) -> Any:
 
 
 @pytest.fixture
+def ses(moto: MotoServer, aws_env: None) -> Any:
+    """SES straight from moto, for assertions (not counted by the proxy)."""
+    return boto3.client("ses", endpoint_url=moto.url, region_name=REGION)
+
+
+@pytest.fixture
 def target(direct: Any, proxy: Proxy) -> Iterator[S3Target]:
     site, private = f"site-{uuid.uuid4().hex[:8]}", f"private-{uuid.uuid4().hex[:8]}"
     for bucket in (site, private):
@@ -70,9 +77,18 @@ def target(direct: Any, proxy: Proxy) -> Iterator[S3Target]:
     s3.close()
 
 
-def template(slug: str, text: str) -> bytes:
-    body = {"TemplateName": f"{slug}--welcome--fr", "SubjectPart": "Bienvenue"}
-    return json.dumps({**body, "TextPart": text, "HtmlPart": f"<p>{text}</p>"}).encode()
+def welcome(slug: str, text: str) -> tuple[bytes, dict[str, bytes]]:
+    """A nation's welcome email as the build writes it, and the shared template it names."""
+    nation = {"name": slug.title(), "domain": f"{slug}.example.org"}
+    rendered = {
+        "SubjectPart": f"Bienvenue chez {slug.title()}",
+        "TextPart": f"{text} https://{slug}.example.org/",
+        "HtmlPart": f"<p>{text}</p>",
+    }
+    skeleton, data = split(rendered, nation)
+    name = template_name("candidate", "welcome", "fr", skeleton)
+    email = {"Template": name, "TemplateData": data, **rendered}
+    return json.dumps(email).encode(), {name: template_json(name, skeleton)}
 
 
 def make_build(
@@ -86,7 +102,8 @@ def make_build(
         "nation.json": b"{}",
     }
     build.files["private"] = {"segments/volunteers.csv": private.encode(), "exports/x.csv": b"x"}
-    build.files["emails"] = {"fr/welcome.json": template(slug, email), "fr/welcome.txt": b"t"}
+    send, build.templates = welcome(slug, email)
+    build.files["emails"] = {"fr/welcome.json": send, "fr/welcome.txt": b"t"}
     return build
 
 
@@ -103,11 +120,20 @@ def test_publish_lays_out_sites_private_files_and_pointer(target: S3Target, dire
         f"sites/liege/{release}/{path}"
         for path in ("index.html", "fr/agir.html", "assets/style.css", "nation.json")
     } | {"sites/liege/_current"}
-    assert keys(direct, target.private) == {
-        "private/liege/segments/volunteers.csv",
-        "private/liege/exports/x.csv",
-        f"manifests/liege/{release}.json",
-    }
+    run_files = {"private/liege/segments/volunteers.csv", "private/liege/exports/x.csv"}
+    run_files |= {f"manifests/liege/{release}.json", "emails/liege.json"}
+    # Written at the first write: the lock, and the index marking the run's nations pending.
+    assert keys(direct, target.private) == run_files | {"locks/deploy-0.json", "live/0-of-1.json"}
+    index = json.loads(
+        direct.get_object(Bucket=target.private, Key="live/0-of-1.json")["Body"].read()
+    )
+    assert index["pending"] == ["liege"]
+    target.close()  # saves the live index, releases the lock
+    assert keys(direct, target.private) == run_files | {"live/0-of-1.json"}
+    index = json.loads(
+        direct.get_object(Bucket=target.private, Key="live/0-of-1.json")["Body"].read()
+    )
+    assert index["pending"] == [] and index["nations"]["liege"][0] == release
     pointer = direct.get_object(Bucket=target.site, Key="sites/liege/_current")
     assert pointer["Body"].read().decode() == release
     page = direct.head_object(Bucket=target.site, Key=f"sites/liege/{release}/index.html")
@@ -116,6 +142,14 @@ def test_publish_lays_out_sites_private_files_and_pointer(target: S3Target, dire
     secret = direct.head_object(Bucket=target.private, Key="private/liege/exports/x.csv")
     assert secret["ServerSideEncryption"] == "AES256"
     assert secret["CacheControl"] == "private, no-store"
+    sends = json.loads(
+        direct.get_object(Bucket=target.private, Key="emails/liege.json")["Body"].read()
+    )
+    assert set(sends) == {"fr/welcome.json"}
+    assert sends["fr/welcome.json"]["TemplateData"] == {
+        "nation_sender": "Liege",  # the nation's name, signing for a section
+        "nation_domain": "liege.example.org",
+    }
 
 
 def test_pointer_moves_only_after_every_file_is_in_place(target: S3Target, proxy: Proxy) -> None:
@@ -127,12 +161,15 @@ def test_pointer_moves_only_after_every_file_is_in_place(target: S3Target, proxy
 
 def test_identical_build_writes_nothing(target: S3Target, proxy: Proxy) -> None:
     target.publish(make_build())
+    target.close()
     proxy.reset()
     fresh = S3Target(target.settings, limits=target.limits)  # no cache: reads the bucket
     result = fresh.publish(make_build())
+    fresh.close()
     assert result.release is None and not result.changed_anything
     assert proxy.traffic.writes == 0
-    assert proxy.traffic.methods["GET"] == 2  # the pointer and the manifest
+    # The index listing and object, then the release's manifest: no pointer read.
+    assert proxy.traffic.methods["GET"] == 3, proxy.traffic.paths
 
 
 def test_new_release_copies_unchanged_files_and_uploads_the_rest(
@@ -164,24 +201,37 @@ def test_private_files_change_in_place_and_removed_ones_are_deleted(
     }
 
 
-def test_email_templates_are_written_only_when_they_change(target: S3Target, proxy: Proxy) -> None:
-    target.publish(make_build(email="hi"))
-    assert proxy.reset().actions["CreateTemplate"] == 1
-    target.publish(make_build(email="hi", page="v2"))
+def template_names(ses: Any) -> set[str]:
+    return {t["Name"] for t in ses.list_templates()["TemplatesMetadata"]}
+
+
+def test_email_templates_are_shared_and_written_only_when_they_change(
+    target: S3Target, proxy: Proxy, ses: Any
+) -> None:
+    target.publish(make_build("liege", email="hi"))
+    target.publish(make_build("namur", email="hi"))
+    assert proxy.reset().actions["CreateTemplate"] == 1  # one template for both nations
+    (first,) = make_build("namur", email="hi").templates
+    target.publish(make_build("liege", email="hi", page="v2"))
     assert not proxy.reset().actions
-    target.publish(make_build(email="hello", page="v3"))
-    assert dict(proxy.reset().actions) == {"UpdateTemplate": 1}
-    ses = target.aws.ses
-    assert ses.get_template(TemplateName="liege--welcome--fr")["Template"]["TextPart"] == "hello"
+    target.publish(make_build("liege", email="hello", page="v3"))
+    assert dict(proxy.reset().actions) == {"CreateTemplate": 1}
+    target.close()  # the old one is still used by namur
+    assert not proxy.reset().actions and first in template_names(ses)
+    (second,) = make_build("liege", email="hello").templates
+    text = ses.get_template(TemplateName=second)["Template"]["TextPart"]
+    assert text == "hello https://{{{nation_domain}}}/"
 
 
-def test_a_dropped_email_loses_its_template(target: S3Target, proxy: Proxy) -> None:
-    target.publish(make_build())
+def test_a_dropped_email_loses_its_template(target: S3Target, proxy: Proxy, ses: Any) -> None:
+    first = target.publish(make_build(email="dropped"))
+    assert first.release and set(make_build(email="dropped").templates) <= template_names(ses)
     build = make_build(page="v2")
-    build.files["emails"] = {}
+    build.files["emails"], build.templates = {}, {}
     target.publish(build)
+    target.close()
     assert proxy.traffic.actions["DeleteTemplate"] == 1
-    assert target.aws.ses.list_templates()["TemplatesMetadata"] == []
+    assert not set(make_build(email="dropped").templates) & template_names(ses)
 
 
 def test_a_keyvaluestore_without_sigv4a_support_is_refused_up_front(
@@ -209,7 +259,7 @@ def test_releases_are_pruned_and_any_kept_one_can_be_activated(
         target.activate("liege", "nope")
 
 
-def test_remove_deletes_the_nation_everywhere(target: S3Target, direct: Any) -> None:
+def test_remove_deletes_the_nation_everywhere(target: S3Target, direct: Any, ses: Any) -> None:
     target.publish(make_build("liege"))
     target.publish(make_build("namur"))
     assert target.deployed_slugs() == {"liege", "namur"}
@@ -217,8 +267,15 @@ def test_remove_deletes_the_nation_everywhere(target: S3Target, direct: Any) -> 
     assert target.deployed_slugs() == {"namur"}
     assert target.current_release("liege") is None
     assert not keys(direct, target.private, "private/liege/")
-    names = {t["Name"] for t in target.aws.ses.list_templates()["TemplatesMetadata"]}
-    assert "liege--welcome--fr" not in names and "namur--welcome--fr" in names
+    assert not keys(direct, target.private, "emails/liege")
+    target.close()
+    shared = set(make_build("namur").templates)
+    assert shared <= template_names(ses)  # namur still uses it
+    again = S3Target(target.settings, limits=target.limits)
+    assert again.deployed_slugs() == {"namur"}
+    again.remove("namur")
+    again.close()
+    assert not shared & template_names(ses)
 
 
 def test_missing_bucket_is_an_input_error_naming_the_option(proxy: Proxy, aws_env: None) -> None:

@@ -222,7 +222,7 @@ def test_missing_file_is_a_clear_error_naming_file_and_fix(tmp_path):
     [
         (b"", "the file is empty"),
         (b"id,first_name\nS1,Ann\n", re.escape(":1: missing column(s) last_name, phone,")),
-        ("id;nom\nS1;Hélène\n".encode("cp1252"), "is not UTF-8"),
+        ("id;prénom\nS1;Hélène\n".encode("cp1252"), ":1: the header line holds bytes that"),
     ],
 )
 def test_unusable_file_is_a_file_error(tmp_path, content, expected):
@@ -232,11 +232,14 @@ def test_unusable_file_is_a_file_error(tmp_path, content, expected):
         read_supporters(path)
 
 
-def test_not_utf8_after_the_header_is_a_file_error_not_a_quarantine(tmp_path):
+def test_one_record_not_utf8_after_the_header_is_quarantined_alone(tmp_path):
     path = write_csv(tmp_path / "s.csv", [supporter()])
     path.write_bytes(path.read_bytes() + "S2,Hélène\n".encode("cp1252"))
-    with pytest.raises(SupporterFileError, match="save it again as 'CSV UTF-8'"):
-        read_supporters(path)
+    ingestion = read_supporters(path)
+    assert [row.id for row in ingestion.rows] == ["S1"]
+    [(line, reason, raw)] = [(q.line, q.reason, q.raw) for q in ingestion.quarantined]
+    assert (line, raw) == (3, "S2,H\udce9l\udce8ne")
+    assert "not UTF-8" in reason
 
 
 def test_ledger_is_normalised_like_supporters(tmp_path):

@@ -9,6 +9,7 @@ program, current releases are keys written by the provisioner at each switch.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -66,6 +67,9 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
         self.distributions: list[aws.cloudfront.Distribution] = []
+        # More origins and path behaviours every distribution gets (the intake API).
+        self.extra_origins: list[dict[str, Any]] = []
+        self.behaviors: list[dict[str, Any]] = []
 
     def distribution(
         self, name: str, aliases: list[str], certificate_arn: pulumi.Input[str]
@@ -84,8 +88,10 @@ class Cdn(pulumi.ComponentResource):
                     "origin_id": ORIGIN_ID,
                     "domain_name": self.site_bucket.bucket_regional_domain_name,
                     "origin_access_control_id": self.oac.id,
-                }
+                },
+                *self.extra_origins,
             ],
+            ordered_cache_behaviors=self.behaviors,
             default_cache_behavior={
                 "target_origin_id": ORIGIN_ID,
                 "viewer_protocol_policy": "redirect-to-https",

@@ -18,6 +18,7 @@ from horizon_infra.cdn import Cdn
 from horizon_infra.dns import alias_records, base_zone, validated_certificate
 from horizon_infra.email import EmailDomain
 from horizon_infra.iam import CandidateAccess
+from horizon_infra.intake import intake_api, intake_outputs
 from horizon_infra.policies import deployer_policy
 from horizon_infra.routing import plan_routing, zone_for
 from horizon_infra.settings import InfraSettings
@@ -35,10 +36,11 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
     zones: dict[str, pulumi.Input[str]] = {**settings.zones, base: zone_id}
     buckets = Buckets("data")
     cdn = Cdn("cdn", routing, buckets.site, settings.price_class)
+    email = EmailDomain("email", base, zone_id)
+    intake = intake_api(cdn, base, email, settings)
     manual = _main_distribution(cdn, settings.certificate_arn, zones, us_east_1)
     unrouted = _shard_distributions(cdn, zones, us_east_1, manual)
     buckets.allow_cloudfront([d.arn for d in cdn.distributions])
-    EmailDomain("email", base, zone_id)
     access, deployer = _access(network, settings, buckets, cdn)
     return {
         "site_bucket": buckets.site.bucket,
@@ -52,6 +54,7 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
         "deployer_policy_arn": deployer.arn,
         "name_servers": name_servers,
         "cname_by_hand": unrouted,
+        **intake_outputs(intake),
         "validate_by_hand": sorted(set(manual)),
     }
 

@@ -9,6 +9,7 @@ import pulumi
 
 DEFAULT_SPEC = "../nations.yaml"  # Pulumi runs the program from infra/
 DEFAULT_MAX_ROLES = 900  # leaves room under IAM's default quota of 1,000 roles
+DEFAULT_INTAKE_PACKAGE = "../build/intake-lambda.zip"  # `make intake-package` writes it
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class InfraSettings:
     candidate_principal: str | None = None
     max_candidate_roles: int = DEFAULT_MAX_ROLES
     price_class: str = "PriceClass_100"  # Europe and North America edges
+    # The cloud intake (horizon_infra/intake.py): its code, and how fast it takes forms.
+    intake_package: str = DEFAULT_INTAKE_PACKAGE
+    intake_rate: int = 100  # submissions per second for the whole network (API Gateway)
+    intake_burst: int = 200
+    intake_client_rate: int = 10  # submissions per visitor per minute (the function)
 
     @staticmethod
     def from_config() -> InfraSettings:
@@ -36,4 +42,8 @@ class InfraSettings:
             candidate_principal=config.get("candidatePrincipal"),
             max_candidate_roles=config.get_int("maxCandidateRoles") or DEFAULT_MAX_ROLES,
             price_class=config.get("priceClass") or "PriceClass_100",
+            intake_package=config.get("intakePackage") or DEFAULT_INTAKE_PACKAGE,
+            intake_rate=config.get_int("intakeRate") or 100,
+            intake_burst=config.get_int("intakeBurst") or 200,
+            intake_client_rate=config.get_int("intakeClientRate") or 10,
         )

@@ -39,15 +39,26 @@ class LiveDirectory:
         self._checked = time.monotonic()
         self._lock = threading.Lock()
 
-    def current(self) -> Directory:
+    def stale(self) -> bool:
+        """Cheap (a clock read, a stat a second): whether `refresh` should run."""
         now = time.monotonic()
-        if now - self._checked >= REFRESH_SECONDS:
-            with self._lock:
-                self._checked = now
-                stamp = self._mtime()
-                if stamp != self._stamp:
-                    self._stamp = stamp
-                    self.intake.directory = Directory.from_sites(self.sites_root, self.extra_hosts)
+        if now - self._checked < REFRESH_SECONDS:
+            return False
+        self._checked = now
+        return self._mtime() != self._stamp
+
+    def refresh(self) -> Directory:
+        """Re-read every nation.json (in a worker thread: it reads hundreds of files)."""
+        with self._lock:
+            stamp = self._mtime()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self.intake.directory = Directory.from_sites(self.sites_root, self.extra_hosts)
+        return self.intake.directory
+
+    async def current(self) -> Directory:
+        if self.stale():
+            return await run_in_threadpool(self.refresh)
         return self.intake.directory
 
     def _mtime(self) -> int:
@@ -67,7 +78,7 @@ def create_app(
     live = LiveDirectory(intake, sites_root, extra_hosts)
 
     async def api(request: Request) -> Response:
-        await run_in_threadpool(live.current)
+        await live.current()
         core_request = await _core_request(request)
         result = await run_in_threadpool(intake.handle, core_request)
         return Response(result.body, result.status, headers=dict(result.headers))
@@ -75,7 +86,7 @@ def create_app(
     async def site(request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             return Response(messages.general_page(405), 405, {"Allow": "GET, HEAD"})
-        directory = await run_in_threadpool(live.current)
+        directory = await live.current()
         host = request.headers.get("host", "")
         found = sites.resolve(sites_root, directory, host, request.url.path)
         if found is None:

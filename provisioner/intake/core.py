@@ -149,7 +149,8 @@ class Intake:
     ) -> IntakeResponse:
         lang = _first(grouped, "lang")
         source = _first(grouped, "source")
-        form = form_fields.clean(kind, grouped)
+        rules = form_fields.Rules(nation.country, nation.postcode_pattern)
+        form = form_fields.clean(kind, grouped, rules)
         if lang not in nation.languages:
             form.problems.insert(0, form_fields.FieldProblem("lang", "choice"))
             lang = nation.languages[0]

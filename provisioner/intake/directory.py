@@ -30,6 +30,9 @@ class NationEntry:
     postcodes: tuple[str, ...]  # its own
     coverage: frozenset[str]  # its own and its descendants'
     sender: str  # From: of its emails, "Name <address>"
+    country: str = "BE"  # region of phone numbers written in national format
+    postcode_pattern: str | None = None  # the network geography's format (None: Belgium's)
+    postcode_example: str = ""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NationEntry:
@@ -46,16 +49,18 @@ class NationEntry:
             postcodes=tuple((data.get("geo") or {}).get("postcodes") or ()),
             coverage=frozenset(data.get("coverage") or ()),
             sender=intake.get("sender") or f"{data['name']} <noreply@{data['domain']}>",
+            country=intake.get("country") or "BE",
+            postcode_pattern=intake.get("postcode_pattern"),
+            postcode_example=intake.get("postcode_example") or "",
         )
 
     def page_path(self, page_id: str, lang: str) -> str | None:
-        """`<lang>/<path>` of a page (in another language when it lacks `lang`),
-        or None when the nation has no such page."""
+        """A page's path under the site root (`fr/merci.html`), in another language
+        when it lacks `lang`; None when the nation has no such page."""
         paths = self.pages.get(page_id)
         if not paths:
             return None
-        chosen = lang if lang in paths else next(iter(paths))
-        return f"{chosen}/{paths[chosen]}"
+        return paths.get(lang) or next(iter(paths.values()))
 
 
 class Directory:

@@ -9,8 +9,9 @@ its field and a code that `messages` turns into the person's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache, partial
 from urllib.parse import parse_qsl
 
 from provisioner.intake.model import Kind
@@ -86,7 +87,15 @@ def group(fields: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def clean(kind: Kind, grouped: dict[str, list[str]]) -> CleanForm:
+@dataclass(frozen=True)
+class Rules:
+    """The network's formats: phones in national format are read as `country`'s."""
+
+    country: str = "BE"
+    postcode_pattern: str | None = None  # None: the ingestion default (Belgium)
+
+
+def clean(kind: Kind, grouped: dict[str, list[str]], rules: Rules = Rules()) -> CleanForm:
     """Check and normalise the person's fields (hidden fields are the core's business)."""
     form = CleanForm()
     problems = form.problems
@@ -104,7 +113,7 @@ def clean(kind: Kind, grouped: dict[str, list[str]]) -> CleanForm:
     for name in REQUIRED[kind]:
         if not values.get(name) and name not in {p.field for p in problems}:
             problems.append(FieldProblem(name, "required"))
-    _identity(form, values)
+    _identity(form, values, rules)
     _choices(form, kind, grouped, values)
     return form
 
@@ -122,15 +131,19 @@ def _shape(name: str, value: str) -> FieldProblem | None:
     return None
 
 
-def _identity(form: CleanForm, values: dict[str, str]) -> None:
+def _identity(form: CleanForm, values: dict[str, str], rules: Rules) -> None:
     form.first_name = values.get("first_name", "")
     form.last_name = values.get("last_name", "")
     form.message = values.get("message", "")
-    for name, check, code in (
+    postcode = partial(check_postcode, country=rules.country)
+    if rules.postcode_pattern:
+        postcode = partial(postcode, pattern=_pattern(rules.postcode_pattern))
+    checks: tuple[tuple[str, Callable[[str], str], str], ...] = (
         ("email", normalize_email, "email"),
-        ("phone", normalize_phone, "phone"),
-        ("postcode", check_postcode, "postcode"),
-    ):
+        ("phone", partial(normalize_phone, region=rules.country), "phone"),
+        ("postcode", postcode, "postcode"),
+    )
+    for name, check, code in checks:
         raw = values.get(name, "")
         if not raw:
             continue
@@ -138,6 +151,11 @@ def _identity(form: CleanForm, values: dict[str, str]) -> None:
             setattr(form, name, check(raw))
         except ValueError:
             form.problems.append(FieldProblem(name, code))
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _choices(

@@ -49,10 +49,10 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "en": "this is not a phone number (example: 0470 12 34 56 or +32 470 12 34 56).",
     },
     "postcode": {
-        "fr": "un code postal belge a quatre chiffres (exemple : 4000).",
-        "nl": "een Belgische postcode heeft vier cijfers (voorbeeld: 9000).",
-        "de": "eine belgische Postleitzahl hat vier Ziffern (Beispiel: 4700).",
-        "en": "a Belgian postcode has four digits (example: 1000).",
+        "fr": "ce n'est pas un code postal (exemple : {example}).",
+        "nl": "dit is geen postcode (voorbeeld: {example}).",
+        "de": "das ist keine Postleitzahl (Beispiel: {example}).",
+        "en": "this is not a postcode (example: {example}).",
     },
     "too_long": {
         "fr": "ce texte est trop long ({limit} caractères au plus).",
@@ -142,9 +142,9 @@ GENERAL: dict[int, str] = {
 }
 
 
-def problem_text(code: str, lang: str, limit: int = 0) -> str:
+def problem_text(code: str, lang: str, limit: int = 0, example: str = "") -> str:
     texts = PROBLEMS[code]
-    return texts.get(lang, texts["en"]).format(limit=limit)
+    return texts.get(lang, texts["en"]).format(limit=limit, example=example or "1000")
 
 
 def label(field: str, lang: str) -> str:

@@ -7,7 +7,7 @@
 - `SesOutbox`: Amazon SES `SendEmail` with the raw MIME message (so the
   List-Unsubscribe headers go out as written), for the cloud.
 
-Every implementation takes a finished `email.message.EmailMessage` (see emails.py)
+Every implementation takes a finished `email.message.Message` (see emails.py)
 and is safe to call from many threads. A failure raises `OutboxError`; the submission
 is already stored by then, so intake reports the failure without losing it.
 """
@@ -18,7 +18,7 @@ import os
 import secrets
 import smtplib
 import time
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ class OutboxError(ProvisionerError):
 class Outbox(Protocol):
     """Hands finished emails over for delivery."""
 
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class EmlOutbox:
@@ -43,7 +43,7 @@ class EmlOutbox:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(6)}.eml"
         target = self.folder / name
         partial = self.folder / f".{name}.part"
@@ -67,7 +67,7 @@ class SmtpOutbox:
     def __init__(self, host: str, port: int, timeout: float = 10.0):
         self.host, self.port, self.timeout = host, port, timeout
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(message)
@@ -83,14 +83,18 @@ class SesOutbox:
         self.client = client
         self.configuration_set = configuration_set
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         request: dict[str, Any] = {"Content": {"Raw": {"Data": message.as_bytes()}}}
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
         try:
             self.client.send_email(**request)
         except Exception as exc:  # botocore raises many types; all mean "not sent"
-            raise OutboxError(f"SES SendEmail failed: {exc}") from exc
+            # SES messages may name the recipients ("identities failed the check: ..."),
+            # and this ends up in the logs: keep the error code only.
+            error = getattr(exc, "response", None) or {}
+            code = error.get("Error", {}).get("Code") or type(exc).__name__
+            raise OutboxError(f"SES SendEmail failed: {code}") from exc
 
 
 def smtp_address(value: str) -> tuple[str, int]:

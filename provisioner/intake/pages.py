@@ -26,7 +26,7 @@ def invalid_page(
     colon = text["colon"].get(lang, ":")
     items = "\n".join(
         f"<li><strong>{escape(messages.label(p.field, lang))}</strong>{colon} "
-        f"{escape(messages.problem_text(p.code, lang, p.limit))}</li>"
+        f"{escape(messages.problem_text(p.code, lang, p.limit, nation.postcode_example))}</li>"
         for p in problems
     )
     title = escape(text["invalid_title"].get(lang, text["invalid_title"]["en"]))

@@ -12,9 +12,11 @@ Reads open their own connection (WAL readers never block the writer), so `deploy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -84,7 +86,7 @@ class SqliteStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with _connect(path) as conn:
+            with contextlib.closing(_connect(path)) as conn:
                 conn.executescript(SCHEMA)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema', ?), ('revision', '0')",
@@ -120,20 +122,12 @@ class SqliteStore:
     # -- reads: own connection, a consistent snapshot ---------------------------------
 
     def submissions(self, state: State | None = None) -> Iterator[Submission]:
-        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
         with self._reader() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY created_at, id", args
-            ).fetchall()
-        return iter([_submission(row) for row in rows])
+            return iter(_submissions(conn, state))
 
     def do_not_contact(self) -> DoNotContact:
         with self._reader() as conn:
-            rows = conn.execute("SELECT contact, channel FROM do_not_contact").fetchall()
-        return DoNotContact(
-            emails=frozenset(c for c, channel in rows if channel == "email"),
-            phones=frozenset(c for c, channel in rows if channel == "phone"),
-        )
+            return _do_not_contact(conn)
 
     def stats(self) -> list[StatRow]:
         with self._reader() as conn:
@@ -145,20 +139,74 @@ class SqliteStore:
 
     def revision(self) -> str:
         with self._reader() as conn:
-            (value,) = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
-        return str(value)
+            return _revision(conn)
 
     def close(self) -> None:
         self._writer.stop()
 
-    def _reader(self) -> sqlite3.Connection:
-        return _connect(self.path)
+    def _reader(self) -> contextlib.closing[sqlite3.Connection]:
+        return contextlib.closing(_connect(self.path))
 
 
-def _connect(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+@dataclass(frozen=True)
+class Snapshot:
+    """What a deploy reads of the store, in one transaction."""
+
+    confirmed: list[Submission]
+    do_not_contact: DoNotContact
+    revision: str
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Confirmed submissions, do-not-contact entries and revision of the store at
+    `path`, read-only (a running `serve` keeps writing meanwhile); empty without one."""
+    if not path.is_file():
+        return Snapshot([], DoNotContact(), "")
+    try:
+        with contextlib.closing(_connect(path, readonly=True)) as conn:
+            conn.execute("BEGIN")
+            snapshot = Snapshot(
+                _submissions(conn, "confirmed"), _do_not_contact(conn), _revision(conn)
+            )
+            conn.execute("COMMIT")
+            return snapshot
+    except sqlite3.Error as exc:
+        raise InputError(
+            f"{path}: cannot read the intake store ({exc}); pass --intake with the file "
+            "`provisioner serve` writes, or move the broken one away"
+        ) from exc
+
+
+def _submissions(conn: sqlite3.Connection, state: State | None) -> list[Submission]:
+    where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY created_at, id", args
+    ).fetchall()
+    return [_submission(row) for row in rows]
+
+
+def _do_not_contact(conn: sqlite3.Connection) -> DoNotContact:
+    rows = conn.execute("SELECT contact, channel FROM do_not_contact").fetchall()
+    return DoNotContact(
+        emails=frozenset(c for c, channel in rows if channel == "email"),
+        phones=frozenset(c for c, channel in rows if channel == "phone"),
     )
+
+
+def _revision(conn: sqlite3.Connection) -> str:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def _connect(
+    path: Path, check_same_thread: bool = True, readonly: bool = False
+) -> sqlite3.Connection:
+    target = f"file:{path}?mode=ro" if readonly else str(path)
+    conn = sqlite3.connect(
+        target, timeout=30, isolation_level=None, check_same_thread=check_same_thread, uri=readonly
+    )
+    if readonly:
+        return conn
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # fsync at every commit: acknowledged = on disk
     conn.execute("PRAGMA busy_timeout=30000")

@@ -20,7 +20,16 @@ _POSTCODE = re.compile(r"[1-9][0-9]{3}")  # Belgium, when no geography is given
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9:_-]*")
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f"  # as a regex character range
+# Invisible and direction-changing characters (as a regex character range): zero-width
+# spaces and joiners, bidi marks, embeddings, overrides and isolates, the BOM, and
+# surrogates, which stand for bytes that were not UTF-8. In a name they make two
+# supporters look alike, or reverse what staff read on a list ("Trojan Source").
+INVISIBLE_CHARACTERS = (
+    "\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\u3164\ufeff\ufff9-\ufffb\ud800-\udfff"
+)
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 _CONSENT_VALUES = {"yes": True, "y": True, "true": True, "1": True,
                    "no": False, "n": False, "false": False, "0": False, "": False}  # fmt: skip
 
@@ -39,6 +48,12 @@ def text(raw: str, column: str) -> str:
         )
     if _CONTROL.search(value):
         raise ValueError(f"{column} {raw!r} contains a control character")
+    invisible = _INVISIBLE.search(value)
+    if invisible:
+        raise ValueError(
+            f"{column} {raw!r} contains the invisible or direction-changing character "
+            f"U+{ord(invisible.group()):04X}; retype the value without it"
+        )
     return value
 
 

@@ -47,8 +47,8 @@ class _ColumnPattern:
 # Values that the normalisers return unchanged; anything else takes the slow path.
 # Phones: E.164 numbers of the network's country (see normalize.canonical_phone_pattern).
 _CANONICAL_EMAIL = _ColumnPattern(r"(?:[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)?")
-_CONTROL = checks.CONTROL_CHARACTERS
-_SAFE_ID = _ColumnPattern(f"[^{re.escape(checks.FORMULA_STARTS)}{_CONTROL}][^{_CONTROL}]*")
+_REFUSED = checks.CONTROL_CHARACTERS + checks.INVISIBLE_CHARACTERS
+_SAFE_ID = _ColumnPattern(f"[^{re.escape(checks.FORMULA_STARTS)}{_REFUSED}][^{_REFUSED}]*")
 
 Problems = dict[int, list[str]]  # record index -> reasons
 
@@ -156,6 +156,7 @@ class ChunkValidator:
         raw = dict(zip(COLUMNS, columns, strict=True))
         for channel in CHANNELS:
             _check_consent_proof(channel, values, raw, problems)
+        self._duplicates(values["id"], problems)
         records: Any = zip(*values.values(), strict=True)
         if problems:
             records = compress(records, [i not in problems for i in range(len(columns[0]))])
@@ -163,6 +164,7 @@ class ChunkValidator:
         return list(map(tuple.__new__, repeat(Supporter), records)), problems
 
     def _ids(self, column: tuple[str, ...], problems: Problems) -> list[str]:
+        """Ids trimmed (compared as the export writes them, case included) and checked."""
         ids = list(map(str.strip, column))
         if not _SAFE_ID.matches_all(ids):
             for index, value in enumerate(ids):
@@ -170,17 +172,25 @@ class ChunkValidator:
                     checks.identifier(value)
                 except ValueError as exc:
                     problems.setdefault(index, []).append(str(exc))
-        unique = set(ids)
-        if len(unique) != len(ids) or not self._seen_ids.isdisjoint(unique):
+        return ids
+
+    def _duplicates(self, ids: Sequence[str], problems: Problems) -> None:
+        """Refuse ids already taken, once every other check is done.
+
+        Only valid records take an id: a broken record quarantined earlier must not
+        make the valid record that carries the same id look like a duplicate.
+        """
+        valid = ids if not problems else [v for i, v in enumerate(ids) if i not in problems]
+        unique = set(valid)
+        if len(unique) != len(valid) or not self._seen_ids.isdisjoint(unique):
             in_chunk: set[str] = set()
             for index, value in enumerate(ids):
-                if value and (value in self._seen_ids or value in in_chunk):
-                    problems.setdefault(index, []).append(
-                        f"duplicate id {value!r} (an earlier line has it)"
-                    )
+                if index in problems:
+                    continue
+                if value in self._seen_ids or value in in_chunk:
+                    problems[index] = [f"duplicate id {value!r} (an earlier line has it)"]
                 in_chunk.add(value)
         self._seen_ids |= unique
-        return ids
 
 
 def _check_consent_proof(

@@ -20,6 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..csvsafe import SafeCsvWriter
 from .errors import SupporterFileError
 from .normalize import normalize_email, normalize_phone
 from .private import write_private_file
@@ -142,9 +143,11 @@ def _line_ending(text: str) -> str:
     return "\r\n" if "\r\n" in text[:4096] else "\n"
 
 
-def _write_rows(rows: Iterable[list[str]], ending: str) -> bytes:
+def _write_rows(rows: list[list[str]], ending: str) -> bytes:
+    """Through the safe writer: a cell with a carriage return must stay quoted."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=ending).writerows(rows)
+    if rows:
+        SafeCsvWriter(buffer, rows[0], lineterminator=ending).writerows(rows[1:])
     return buffer.getvalue().encode("utf-8")
 
 

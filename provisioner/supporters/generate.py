@@ -2,10 +2,12 @@
 
 Same seed and postcodes give byte-identical files. Faker is called only to fill small
 pools of names; rows combine pool entries with one random.Random(seed), which is what
-makes 200,000 rows take seconds. Phones are Belgian numbers built here (Faker's
-locales do not give E.164), emails use reserved example domains only, about 1 % of
-supporters are also in the ledger (some written in national format or upper case,
-as people type them) and many consents are missing, so the export filters matter.
+makes 200,000 rows take seconds. Phones are numbers of the network's country in
+E.164, built here (Faker's locales do not give E.164): Belgian ones by hand, others
+from libphonenumber's example numbers with random last digits. Emails use reserved
+example domains only, about 1 % of supporters are also in the ledger (some written
+in national format or upper case, as people type them) and many consents are missing,
+so the export filters matter.
 
     python -m provisioner.supporters.generate --spec nations.yaml --out data
 """
@@ -24,13 +26,16 @@ from itertools import accumulate
 from pathlib import Path
 from random import Random
 
+import phonenumbers
 from faker import Faker
+from faker.config import AVAILABLE_LOCALES
+from phonenumbers import PhoneNumberType
 
 from ..csvsafe import SafeCsvWriter, csv_bytes
 from .errors import SupporterFileError
 from .geography import load_geography
 from .private import private_writer
-from .records import LEVELS, REQUIRED_COLUMNS
+from .records import LEVELS, REQUIRED_COLUMNS, is_mobile
 
 SUPPORTERS_FILE = "supporters.csv"
 LEDGER_FILE = "do-not-contact.csv"
@@ -84,16 +89,21 @@ class GenerationResult:
 
 
 def generate(
-    out_dir: Path, postcodes: Sequence[tuple[str, str]], count: int = 200_000, seed: int = 2026
+    out_dir: Path,
+    postcodes: Sequence[tuple[str, str]],
+    count: int = 200_000,
+    seed: int = 2026,
+    country: str = "BE",
 ) -> GenerationResult:
     """Write `supporters.csv` and `do-not-contact.csv` (0600) into `out_dir`.
 
     `postcodes` are (postcode, language) pairs; supporters are spread evenly over them.
+    `country` gives phone numbers and name locales.
     """
     if not postcodes:
         raise ValueError("generate needs at least one (postcode, language) pair")
     rng = Random(seed)
-    factory = _RowFactory(rng, list(postcodes), seed)
+    factory = _RowFactory(rng, list(postcodes), seed, country)
     ledger: list[tuple[str, str, str]] = []
     supporters_path = out_dir / SUPPORTERS_FILE
     with private_writer(supporters_path) as raw:
@@ -113,10 +123,19 @@ def generate(
 
 
 class _RowFactory:
-    def __init__(self, rng: Random, postcodes: list[tuple[str, str]], seed: int) -> None:
+    def __init__(
+        self, rng: Random, postcodes: list[tuple[str, str]], seed: int, country: str = "BE"
+    ) -> None:
         self._rng = rng
         self._postcodes = postcodes
-        self._names = {lang: _name_pools(locale, seed) for lang, locale in _NAME_LOCALES.items()}
+        self._country = country
+        languages = {lang for _, lang in postcodes}
+        self._names = {lang: _name_pools(_locale(lang, country), seed) for lang in languages}
+        # Some supporters speak another language of the network (a Fleming in Wallonia).
+        self._other = {
+            lang: other if other in languages else lang for lang, other in _OTHER_LANGUAGE.items()
+        }
+        self._phones = None if country == "BE" else _example_phones(country)
         days = (_LAST_DAY - _FIRST_DAY).days + 1
         self._dates = [(_FIRST_DAY + timedelta(days=d)).isoformat() for d in range(days)]
 
@@ -127,7 +146,7 @@ class _RowFactory:
         rng = self._rng
         postcode, home_language = self._postcodes[int(rng.random() * len(self._postcodes))]
         language = (
-            home_language if rng.random() < 0.9 else ("nl" if home_language == "fr" else "fr")
+            home_language if rng.random() < 0.9 else self._other.get(home_language, home_language)
         )
         firsts, lasts = self._names[language]
         first, first_ascii = firsts[int(rng.random() * len(firsts))]
@@ -150,17 +169,30 @@ class _RowFactory:
             tags,
             *self._consent(bool(email), 0.8, created_index),
             *self._consent(bool(phone), 0.6, created_index),
-            *self._consent(phone.startswith("+324"), 0.45, created_index),
+            *self._consent(is_mobile(phone), 0.45, created_index),
             self._dates[created_index],
         ]
 
     def _phone(self, postcode: str) -> str:
         draw = self._rng.random()
+        if self._phones is not None:
+            if draw >= 0.88:
+                return ""
+            stem = self._phones[0 if draw < 0.68 else 1]
+            for _ in range(20):  # random last digits may fall in an unassigned range
+                number = f"{stem}{self._rng.randrange(1_000_000):06d}"
+                if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                    return number
+            return ""
         if draw < 0.68:
             return f"+32{self._pick(_MOBILE_PREFIXES)}{self._rng.randrange(1_000_000):06d}"
         if draw < 0.88:
             area = self._pick(_AREA_CODES[postcode[0]])
-            return f"+32{area}{self._rng.randrange(10 ** (8 - len(area))):0{8 - len(area)}d}"
+            while True:  # some draws fall in unassigned ranges (04 9…): draw again
+                digits = 8 - len(area)
+                number = f"+32{area}{self._rng.randrange(10**digits):0{digits}d}"
+                if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                    return number
         return ""
 
     def _consent(self, possible: bool, rate: float, created_index: int) -> tuple[str, str, str]:
@@ -176,12 +208,36 @@ class _RowFactory:
         added, reason = self._pick(self._dates), self._pick(_LEDGER_REASONS)
         entries = []
         if phone:
-            national = "0" + phone[3:]
-            typed = phone if self._rng.random() < 0.5 else f"{national[:4]} {national[4:]}"
+            national = phonenumbers.format_number(
+                phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.NATIONAL
+            )
+            typed = phone if self._rng.random() < 0.5 else national
             entries.append((typed, added, reason))
         if email and (not phone or self._rng.random() < 0.5):
             entries.append((email.upper() if self._rng.random() < 0.3 else email, added, reason))
         return entries
+
+
+_OTHER_LANGUAGE = {"fr": "nl", "nl": "fr", "de": "fr"}
+
+
+def _locale(lang: str, country: str) -> str:
+    """Faker's locale for names in `lang` in `country` (fr_FR, nl_BE…), else a close one."""
+    candidate = f"{lang.split('-')[0]}_{country}"
+    if candidate in AVAILABLE_LOCALES:
+        return candidate
+    return _NAME_LOCALES.get(lang, "en_US")
+
+
+def _example_phones(country: str) -> tuple[str, str]:
+    """E.164 stems (all but the last 6 digits) of a mobile and a fixed example number."""
+    stems = []
+    for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+        number = phonenumbers.example_number_for_type(country, kind)
+        if number is None:
+            raise ValueError(f"no example phone number for country {country!r}")
+        stems.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[:-6])
+    return stems[0], stems[1]
 
 
 def _name_pools(locale: str, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -216,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         geography = load_geography(args.spec)
-        result = generate(args.out, geography.postcode_languages(), args.count, args.seed)
+        result = generate(
+            args.out, geography.postcode_languages(), args.count, args.seed, geography.country
+        )
     except (SupporterFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

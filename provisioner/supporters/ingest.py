@@ -17,8 +17,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .columns import ChunkValidator
-from .csvfile import CsvTable, open_table
+from .columns import ChunkValidator, Problems
+from .csvfile import Chunk, CsvTable, open_table
 from .errors import SupporterFileError
 from .normalize import DEFAULT_REGION, normalize_email, normalize_phone
 from .records import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Ledger, Supporter
@@ -33,6 +33,14 @@ SUPPORTERS_HINT = (
 LEDGER_HINT = "create it with a `contact` column (one phone or email per line), even if empty"
 LEDGER_COLUMNS = ("contact",)
 CHUNK_ROWS = 2_000  # small enough for a chunk's columns to stay in the CPU cache
+# A few records with bytes that are not UTF-8 (a name pasted from elsewhere) are
+# quarantined; more than this share means the file was saved in another encoding,
+# and importing the rest would silently drop everyone with an accent in their name.
+NOT_UTF8_MAX_SHARE = 0.01
+NOT_UTF8_REASON = (
+    "the record holds bytes that are not UTF-8 (shown as \\xNN in raw); "
+    "retype the value or save the file as 'CSV UTF-8'"
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,10 @@ def _read_supporters(path: Path, careful: bool, geography: Geography | None) -> 
     with open_table(path, SUPPORTERS_HINT) as table, _gc_paused():
         validator = _validator(table, geography)
         ingestion = Ingestion(path=path, delimiter=table.delimiter)
+        not_utf8 = 0
         for chunk in table.chunks(CHUNK_ROWS, careful):
-            rows, problems = validator.validate(chunk.records)
+            rows, problems = _validate(validator, chunk)
+            not_utf8 += len(chunk.not_utf8)
             ingestion.rows.extend(rows)
             ingestion.quarantined.extend(
                 Quarantined(
@@ -88,7 +98,36 @@ def _read_supporters(path: Path, careful: bool, geography: Geography | None) -> 
             )
             ingestion.quarantined.extend(Quarantined(line, why, "") for line, why in chunk.broken)
     ingestion.quarantined.sort(key=attrgetter("line"))
+    _refuse_if_mostly_not_utf8(ingestion, not_utf8)
     return ingestion
+
+
+def _validate(validator: ChunkValidator, chunk: Chunk) -> tuple[list[Supporter], Problems]:
+    """Validate a chunk; records that are not UTF-8 are set aside before validation.
+
+    Set aside first, so that such a record never claims an id (a later valid record
+    with the same id is then kept) and gets one reason, not one per garbled column.
+    """
+    if not chunk.not_utf8:
+        return validator.validate(chunk.records)
+    bad = set(chunk.not_utf8)
+    kept = [i for i in range(len(chunk.records)) if i not in bad]
+    rows, found = validator.validate([chunk.records[i] for i in kept])
+    problems = {kept[i]: reasons for i, reasons in found.items()}
+    problems.update((i, [NOT_UTF8_REASON]) for i in chunk.not_utf8)
+    return rows, problems
+
+
+def _refuse_if_mostly_not_utf8(ingestion: Ingestion, not_utf8: int) -> None:
+    if not_utf8 <= 1 or not_utf8 <= NOT_UTF8_MAX_SHARE * ingestion.total:
+        return
+    first = next(q.line for q in ingestion.quarantined if q.reason == NOT_UTF8_REASON)
+    raise SupporterFileError(
+        f"{ingestion.path}: {not_utf8:,} of {ingestion.total:,} records hold bytes that are "
+        f"not UTF-8 (the first at line {first}): the file was saved in another encoding "
+        "(Windows-1252 or Latin-1?). Save it again as 'CSV UTF-8' and retry; nothing "
+        "was imported"
+    )
 
 
 def _validator(table: CsvTable, geography: Geography | None) -> ChunkValidator:

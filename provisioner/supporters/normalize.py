@@ -26,9 +26,10 @@ DEFAULT_REGION = "BE"
 def canonical_phone_pattern(region: str) -> str:
     """A regex of the valid E.164 numbers of `region`, from libphonenumber's metadata."""
     metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.general_desc.national_number_pattern is None:
-        return r"\+[1-9][0-9]{7,14}(?!)"  # matches nothing: every number takes the slow path
-    return rf"\+{metadata.country_code}(?:{metadata.general_desc.national_number_pattern})"
+    general = metadata.general_desc if metadata is not None else None
+    if metadata is None or general is None or general.national_number_pattern is None:
+        return r"(?!)"  # matches nothing: every number takes the slow path
+    return rf"\+{metadata.country_code}(?:{general.national_number_pattern})"
 
 
 @cache
@@ -65,7 +66,7 @@ def _mobile_patterns() -> dict[str, re.Pattern[str]]:
     for region in phonenumbers.SUPPORTED_REGIONS:
         metadata = PhoneMetadata.metadata_for_region(region)
         pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
-        if pattern:
+        if metadata is not None and pattern:
             found.setdefault(f"+{metadata.country_code}", []).append(f"(?:{pattern})")
     return {prefix: re.compile("|".join(parts)) for prefix, parts in found.items()}
 

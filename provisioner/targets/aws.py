@@ -63,6 +63,7 @@ class S3Settings:
     keep_releases: int = 5
     ses_templates: bool = True  # off for S3-compatible endpoints without SES
     rates: dict[str, float] = field(default_factory=dict)  # API -> requests per second
+    lock_lease_s: float = 60.0  # a deploy lock not renewed for this long is taken over
 
 
 def resolve_settings(
@@ -86,6 +87,7 @@ def resolve_settings(
                 f"{SOURCES[name][0][0]}, or pass --stack-outputs from `pulumi stack output --json`"
             )
     ses_rate = env.get("PROVISIONER_SES_RATE")
+    lease = env.get("PROVISIONER_LOCK_LEASE")
     return S3Settings(
         site_bucket=str(values["site_bucket"]),
         private_bucket=str(values["private_bucket"]),
@@ -97,6 +99,7 @@ def resolve_settings(
         jobs=jobs,
         ses_templates=env.get("PROVISIONER_SES_TEMPLATES", "on").lower() not in {"off", "0"},
         rates={"ses": _positive(ses_rate, "PROVISIONER_SES_RATE")} if ses_rate else {},
+        lock_lease_s=_positive(lease, "PROVISIONER_LOCK_LEASE", "seconds") if lease else 60.0,
     )
 
 
@@ -108,13 +111,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _positive(text: str, name: str) -> float:
+def _positive(text: str, name: str, unit: str = "requests per second") -> float:
     try:
         value = float(text)
     except ValueError:
         value = 0.0
     if value <= 0:
-        raise InputError(f"{name}={text!r}: must be a positive number of requests per second")
+        raise InputError(f"{name}={text!r}: must be a positive number of {unit}")
     return value
 
 

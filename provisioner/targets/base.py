@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provisioner.build import AREAS, Build
+from provisioner.shard import RunScope
 
 # What a release is, for every target. A release versions a nation's public face only:
 # its pages and its email templates, kept per release and switched together by publish
@@ -98,6 +99,9 @@ class Target(ABC):
     @abstractmethod
     def remove(self, slug: str) -> None:
         """Delete everything of a nation (prune)."""
+
+    def start(self, scope: RunScope) -> None:  # noqa: B027 - optional hook
+        """Join the run `scope` before reading; a shared target locks for it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""

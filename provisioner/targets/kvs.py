@@ -16,8 +16,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from provisioner.errors import InputError
+from provisioner.targets.layout import kvs_release_key
 
-RELEASE_KEY = "r:{slug}"
 STALE_ETAG_CODES = {"ConflictException", "ValidationException", "PreconditionFailed"}
 
 
@@ -54,11 +54,11 @@ class KvsReleaseStore(ReleaseStore):
         self._lock = threading.Lock()
 
     def set_release(self, slug: str, release: str) -> None:
-        self._write("put_key", Key=RELEASE_KEY.format(slug=slug), Value=release)
+        self._write("put_key", Key=kvs_release_key(slug), Value=release)
 
     def delete(self, slug: str) -> None:
         try:
-            self._write("delete_key", Key=RELEASE_KEY.format(slug=slug))
+            self._write("delete_key", Key=kvs_release_key(slug))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise

@@ -1,17 +1,18 @@
 """The S3 target: releases in a site bucket, switched by a pointer written last.
 
-    site bucket     sites/<slug>/<release>/<path>    public files of one release
-                    sites/<slug>/_current            the release served (the atomic switch)
-    private bucket  private/<slug>/<path>            supporter lists, SSE, never public
-                    manifests/<slug>/<release>.json  sha256 of every file of a release
-    SES             templates <slug>--<email>--<lang>, registered when their hash changes
+Keys and prefixes are named in layout.py. A new release copies unchanged files
+server-side from the current one and uploads only the others; the pointer (and the
+CloudFront KeyValueStore entry when configured) moves only once every file is in place,
+so nobody sees half a site. Private files are kept in place, not per release
+(targets/base.py): rolling a site back must never bring back supporters who have since
+withdrawn consent or been erased. A publish whose manifest equals the current one
+writes nothing.
 
-A new release copies unchanged files server-side from the current one and uploads only
-the others; the pointer (and the CloudFront KeyValueStore entry when configured) moves
-only once every file is in place, so nobody sees half a site. Private files are kept in
-place, not per release (targets/base.py): rolling a site back must never bring back
-supporters who have since withdrawn consent or been erased. A publish whose manifest
-equals the current one writes nothing.
+At campaign scale (see issue 16): email templates are shared per blueprint, email and
+language (ses.py), the live releases come from a small index read once per run
+(liveindex.py), and the first write of a run takes a lock with a lease in the private
+bucket (s3lock.py), shared by the shards of one run. A run that writes nothing takes
+no lock and makes no write.
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from __future__ import annotations
 import json
 import mimetypes
 import posixpath
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from provisioner.build import Build
-from provisioner.errors import PublishError
+from provisioner.errors import LockError, PublishError
 from provisioner.ratelimit import RateLimits, shared_limits
+from provisioner.shard import RunScope
+from provisioner.targets import layout
 from provisioner.targets.aws import Aws, S3Settings, publish_errors
 from provisioner.targets.base import PublishResult, Target, new_release_id
 from provisioner.targets.kvs import ReleaseStore
+from provisioner.targets.s3run import S3Run
 
-POINTER = "_current"
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -74,6 +78,19 @@ class S3Target(Target):
         self.limits = limits or shared_limits(settings.rates)
         self.router = ReleaseStore.create(self.aws, settings.kvs_arn)
         self._current: dict[str, str | None] = {}  # slug -> release, read once per run
+        self.start(RunScope(key=uuid.uuid4().hex))
+
+    def start(self, scope: RunScope) -> None:
+        """Join run `scope` (shards of one run share its lock); before any read."""
+        self.run = S3Run(
+            self.s3,
+            self.aws.ses,
+            self.private,
+            scope,
+            self.limits,
+            self.settings.lock_lease_s,
+            lambda: (p[len(layout.SITES) : -1] for p in self._prefixes(self.site, layout.SITES)),
+        )
 
     def check(self) -> None:
         """Fail with an InputError before any write when a bucket is out of reach."""
@@ -83,17 +100,21 @@ class S3Target(Target):
     def url(self, slug: str) -> str:
         if self.settings.base_domain:  # the wildcard record serves every nation
             return f"https://{slug}.{self.settings.base_domain}/"
-        return f"s3://{self.site}/sites/{slug}/"
+        return f"s3://{self.site}/{layout.site_prefix(slug)}"
 
     def current_release(self, slug: str) -> str | None:
         if slug not in self._current:
             with publish_errors(f"read release of {slug}", self.aws.redact):
-                self._current[slug] = self._read_pointer(slug)
+                known, release = self.run.lookup(slug)
+                if not known:  # the index is in doubt: the pointer is the truth
+                    release = self._read_pointer(slug)
+                    self.run.index.learn(slug, release)
+                self._current[slug] = release
         return self._current[slug]
 
     def _read_pointer(self, slug: str) -> str | None:
         try:
-            body = self.s3.get_object(Bucket=self.site, Key=f"sites/{slug}/{POINTER}")["Body"]
+            body = self.s3.get_object(Bucket=self.site, Key=layout.pointer_key(slug))["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                 return None
@@ -102,7 +123,13 @@ class S3Target(Target):
 
     def publish(self, build: Build) -> PublishResult:
         with publish_errors(f"publish {build.slug}", self.aws.redact):
-            return self._publish(build)
+            try:
+                return self._publish(build)
+            except LockError:
+                raise
+            except Exception:
+                self.run.index.doubt(build.slug)
+                raise
 
     def _publish(self, build: Build) -> PublishResult:
         slug, current = build.slug, self.current_release(build.slug)
@@ -116,17 +143,18 @@ class S3Target(Target):
         )
         if current is not None and not result.changed_anything:
             return result
+        self.run.begin_write()
         release = new_release_id(build.digest)
         unchanged = {entry for entry, digest in new.items() if old.get(entry) == digest}
         self._put_site(slug, release, current, build.files["sites"], unchanged)
         self._put_private(slug, build.files["private"], unchanged)
-        self._register_emails(build.files["emails"], unchanged, known=set(old))
-        self._put_json(self.private, f"manifests/{slug}/{release}.json", new)
-        self._switch(slug, release)
+        self._put_emails(build, result)
+        self._put_json(self.private, layout.manifest_key(slug, release), new)
+        self._switch(slug, release, templates=list(build.templates))
         gone = [e.removeprefix("private/") for e in result.removed if e.startswith("private/")]
-        self._delete_keys(self.private, [f"private/{slug}/{path}" for path in gone])
-        self._delete_templates(slug, result.removed)  # an email the blueprint dropped
-        self._prune(slug, keep=release)
+        self._delete_keys(self.private, [layout.private_key(slug, path) for path in gone])
+        if current is not None:  # a first release has nothing to prune
+            self._prune(slug, keep=release)
         result.release = release
         return result
 
@@ -138,9 +166,9 @@ class S3Target(Target):
         self, slug: str, release: str, current: str | None, files: dict[str, bytes], same: set[str]
     ) -> None:
         for path, data in files.items():
-            key = f"sites/{slug}/{release}/{path}"
+            key = layout.site_key(slug, release, path)
             if current and f"sites/{path}" in same:  # copied inside S3: no upload
-                source = {"Bucket": self.site, "Key": f"sites/{slug}/{current}/{path}"}
+                source = {"Bucket": self.site, "Key": layout.site_key(slug, current, path)}
                 self.s3.copy_object(Bucket=self.site, Key=key, CopySource=source)
             else:
                 self._put(self.site, key, data, cache_control(path))
@@ -148,35 +176,26 @@ class S3Target(Target):
     def _put_private(self, slug: str, files: dict[str, bytes], same: set[str]) -> None:
         for path, data in files.items():
             if f"private/{path}" not in same:  # kept in place: an unchanged file is there
-                key = f"private/{slug}/{path}"
+                key = layout.private_key(slug, path)
                 self._put(self.private, key, data, PRIVATE_CACHE, ServerSideEncryption="AES256")
 
-    def _register_emails(self, files: dict[str, bytes], same: set[str], known: set[str]) -> None:
-        if not self.settings.ses_templates:
+    def _put_emails(self, build: Build, result: PublishResult) -> None:
+        """Shared templates first, then the nation's send-time data naming them."""
+        touched = [*result.added, *result.changed, *result.removed]
+        if not any(e.startswith("emails/") and e.endswith(".json") for e in touched):
             return
-        for path, data in files.items():
-            entry = f"emails/{path}"
-            if path.endswith(".json") and entry not in same:
-                self._upsert_template(json.loads(data), exists=entry in known)
-
-    def _upsert_template(self, template: dict[str, Any], exists: bool) -> None:
-        """Update a known template, create a new one; fall back when SES disagrees."""
-        first, second = ("update_template", "create_template")
-        if not exists:
-            first, second = second, first
-        self.limits.acquire("ses")
-        try:
-            getattr(self.aws.ses, first)(Template=template)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code not in {"TemplateDoesNotExist", "AlreadyExists"}:
-                raise
-            self.limits.acquire("ses")
-            getattr(self.aws.ses, second)(Template=template)
+        if self.settings.ses_templates:
+            self.run.templates.ensure(build.templates)
+        sends = {}
+        for path, data in sorted(build.files["emails"].items()):
+            if path.endswith(".json"):
+                email = json.loads(data)
+                sends[path] = {"Template": email["Template"], "TemplateData": email["TemplateData"]}
+        self._put_json(self.private, layout.emails_key(build.slug), sends)
 
     def _manifest(self, slug: str, release: str) -> dict[str, str]:
         try:
-            obj = self.s3.get_object(Bucket=self.private, Key=f"manifests/{slug}/{release}.json")
+            obj = self.s3.get_object(Bucket=self.private, Key=layout.manifest_key(slug, release))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                 return {}  # an unknown release: compare with nothing, rewrite everything
@@ -188,17 +207,18 @@ class S3Target(Target):
         body = json.dumps(data, sort_keys=True).encode()
         self._put(bucket, key, body, PRIVATE_CACHE, ServerSideEncryption="AES256")
 
-    def _switch(self, slug: str, release: str) -> None:
+    def _switch(self, slug: str, release: str, templates: list[str] | None = None) -> None:
         # The edge reads the KeyValueStore; the bucket pointer is the provisioner's own
         # record, written after it so that a failed switch is redone by the next run.
         self.router.set_release(slug, release)
-        pointer = f"sites/{slug}/{POINTER}"
+        pointer = layout.pointer_key(slug)
         self._put(self.site, pointer, release.encode(), "no-store", ContentType="text/plain")
         self._current[slug] = release
+        self.run.index.record(slug, release, templates)
 
     def releases(self, slug: str) -> list[str]:
         with publish_errors(f"list releases of {slug}", self.aws.redact):
-            prefix = f"sites/{slug}/"
+            prefix = layout.site_prefix(slug)
             found = [p[len(prefix) : -1] for p in self._prefixes(self.site, prefix)]
         return sorted(found)
 
@@ -207,15 +227,16 @@ class S3Target(Target):
         protected = {keep, self._current.get(slug)}
         for release in kept[: max(0, len(kept) - self.settings.keep_releases)]:
             if release not in protected:
-                self._delete_prefix(self.site, f"sites/{slug}/{release}/")
-                self._delete_keys(self.private, [f"manifests/{slug}/{release}.json"])
+                self._delete_prefix(self.site, layout.release_prefix(slug, release))
+                self._delete_keys(self.private, [layout.manifest_key(slug, release)])
 
     def activate(self, slug: str, release: str) -> None:
         with publish_errors(f"activate {slug} {release}", self.aws.redact):
             if release not in self.releases(slug):
                 raise PublishError(f"{slug} has no release {release}; see `releases`")
+            self.run.begin_write()
             self._keep_private_current(slug, release)
-            self._switch(slug, release)
+            self._switch(slug, release)  # its templates are not known here: no cleanup
 
     def _keep_private_current(self, slug: str, release: str) -> None:
         """Give `release`'s manifest the live private entries before switching to it.
@@ -231,35 +252,30 @@ class S3Target(Target):
         chosen = self._manifest(slug, release)
         public = {e: d for e, d in chosen.items() if not e.startswith("private/")}
         private = {e: d for e, d in live.items() if e.startswith("private/")}
-        self._put_json(self.private, f"manifests/{slug}/{release}.json", public | private)
+        self._put_json(self.private, layout.manifest_key(slug, release), public | private)
 
     def deployed_slugs(self) -> set[str]:
         with publish_errors("list deployed nations", self.aws.redact):
-            return {p[len("sites/") : -1] for p in self._prefixes(self.site, "sites/")}
+            self.run.load()
+            index = self.run.index
+            live = {slug for slug, entry in index.entries.items() if entry.release is not None}
+            return live | index.pending
 
     def remove(self, slug: str) -> None:
         with publish_errors(f"remove {slug}", self.aws.redact):
-            current = self.current_release(slug)
-            manifest = self._manifest(slug, current) if current else {}
+            self.current_release(slug)
+            self.run.begin_write()
             self.router.delete(slug)  # stop serving first
-            self._delete_keys(self.site, [f"sites/{slug}/{POINTER}"])
+            self._delete_keys(self.site, [layout.pointer_key(slug)])
             self._current[slug] = None
+            self.run.index.record(slug, None, ())
             for bucket, prefix in (
-                (self.site, f"sites/{slug}/"),
-                (self.private, f"private/{slug}/"),
-                (self.private, f"manifests/{slug}/"),
+                (self.site, layout.site_prefix(slug)),
+                (self.private, layout.private_prefix(slug)),
+                (self.private, layout.manifest_prefix(slug)),
             ):
                 self._delete_prefix(bucket, prefix)
-            self._delete_templates(slug, manifest)
-
-    def _delete_templates(self, slug: str, entries: Iterable[str]) -> None:
-        if not self.settings.ses_templates:
-            return
-        for entry in entries:
-            if entry.startswith("emails/") and entry.endswith(".json"):
-                lang, name = entry[len("emails/") : -len(".json")].split("/", 1)
-                self.limits.acquire("ses")
-                self.aws.ses.delete_template(TemplateName=f"{slug}--{name}--{lang}")
+            self._delete_keys(self.private, [layout.emails_key(slug)])
 
     def _prefixes(self, bucket: str, prefix: str) -> Iterator[str]:
         pages = self.s3.get_paginator("list_objects_v2")
@@ -277,5 +293,9 @@ class S3Target(Target):
             self.s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
 
     def close(self) -> None:
-        self.s3.close()
-        self.aws.ses.close()
+        try:
+            with publish_errors("save the live index", self.aws.redact):
+                self.run.finish(self.settings.ses_templates)
+        finally:
+            self.s3.close()
+            self.aws.ses.close()
