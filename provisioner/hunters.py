@@ -9,9 +9,7 @@ names volunteers); the public nation page only gets a number ("déjà 52 promess
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.supporters.checks import FORMULA_STARTS
+from provisioner.csvsafe import csv_bytes
 
 COLUMNS = ("code", "volunteer", "pledges", "signups", "last_activity")
 SIGNUP_KINDS = ("volunteer", "subscribe")
@@ -82,19 +80,11 @@ class HunterSource:
 
 
 def hunters_csv(rows: Iterable[HunterRow]) -> bytes:
-    """`hunters.csv`; a name typed into a form never becomes a spreadsheet formula."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            (row.code, _cell(row.volunteer), row.pledges, row.signups, row.last_activity)
-        )
-    return buffer.getvalue().encode("utf-8")
-
-
-def _cell(value: str) -> str:
-    return f"'{value}" if value and value[0] in FORMULA_STARTS else value
+    """`hunters.csv`, through the one safe CSV writer: a name typed into a form never
+    becomes a spreadsheet formula."""
+    lines = ((r.code, r.volunteer, str(r.pledges), str(r.signups), r.last_activity) for r in rows)
+    data, _ = csv_bytes(COLUMNS, lines)
+    return data
 
 
 def read_hunters(store_path: Path | None) -> HunterSource | None:

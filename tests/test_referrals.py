@@ -16,6 +16,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers import copy_sample_network
 from starlette.testclient import TestClient
@@ -158,3 +159,76 @@ def test_ref_field_with_a_bad_shape_is_dropped_not_refused(network: Network) -> 
     answer = network.post("pledge", first_name="Eva", email="eva@example.org", ref="<script>")
     assert answer.status_code == 303
     assert network.book.credits() == []
+
+
+def test_hunter_list_counts_confirmed_only_and_neutralises_formulas() -> None:
+    from types import SimpleNamespace as Row
+
+    from provisioner.hunters import HunterSource
+
+    def sub(sid: str, state: str, first: str = "Ann") -> Row:
+        confirmed = "2026-11-02T10:00:00" if state != "pending" else ""
+        return Row(id=sid, state=state, confirmed_at=confirmed, first_name=first, last_name="X")
+
+    hunters = [
+        Row(code="A" * 12, submission_id="h1", nation="gent", created_at="2026-11-01"),
+        Row(code="B" * 12, submission_id="h2", nation="gent", created_at="2026-11-01"),
+        Row(code="C" * 12, submission_id="h3", nation="gent", created_at="2026-11-01"),
+    ]
+    submissions = [
+        sub("h1", "confirmed", first="=HYPERLINK(1)"),
+        sub("h2", "pending"),  # never confirmed: not a hunter yet
+        sub("h3", "unsubscribed"),  # left: never listed again
+        sub("p1", "confirmed"),
+        sub("p2", "pending"),
+        sub("p3", "unsubscribed"),  # confirmed, then left: the pledge was made
+    ]
+    credits = [
+        Row(submission_id=s, code="A" * 12, kind=k, nation="gent", at=f"2026-11-0{i}")
+        for i, (s, k) in enumerate([("p1", "pledge"), ("p2", "pledge"), ("p3", "subscribe")], 3)
+    ]
+    source = HunterSource(hunters, credits, submissions)
+    assert [(r.code, r.pledges, r.signups, r.last_activity) for r in source.rows("gent")] == [
+        ("A" * 12, 1, 1, "2026-11-05")
+    ]
+    assert source.public_counts("gent") == {"hunters": 1, "pledges": 1, "signups": 1}
+    assert source.csv_bytes("gent").decode().splitlines()[1].startswith(f"{'A' * 12},'=HYPERLINK")
+    assert source.rows("liege") == [] and source.digest("gent") != source.digest("liege")
+
+
+def test_real_serve_credits_a_pledge_made_through_a_hunters_link(tmp_path: Path) -> None:
+    """`provisioner serve` (a child process) and two real deploys: the done-when path."""
+    from intake_support import deploy as deploy_mini
+    from intake_support import link, messages, mini_network, pledge, run_cli, serving
+
+    mini_network(tmp_path)
+    deploy_mini(tmp_path)
+    with serving(tmp_path) as server:
+        origin = {"Origin": server.url}
+
+        def post(kind: str, form: dict[str, str]) -> Any:
+            return httpx.post(f"{server.url}/api/{kind}", data=form, headers=origin)
+
+        volunteer = pledge(source="agir", first_name="Jeanne", last_name="Dupont",
+                           email="jeanne@example.be")  # fmt: skip
+        answer = post("volunteer", volunteer)
+        code = re.search(r"[?&]ref=([\w-]{12})", answer.headers["location"])
+        assert answer.status_code == 303 and code, answer.headers
+        (welcome,) = messages(server.outbox)
+        assert (
+            f"/marie-dubois/fr/faire-passer.html?ref={code[1]}"
+            in welcome.get_body(("plain",)).get_content()
+        )
+        assert httpx.get(link(welcome, "confirm")).status_code == 303
+        friend = post("pledge", pledge(email="friend@example.be", ref=code[1]))
+        assert friend.status_code == 303
+        (confirm,) = [m for m in messages(server.outbox) if m["To"] == "friend@example.be"]
+        assert httpx.get(link(confirm, "confirm")).status_code == 303
+    deploy_mini(tmp_path)
+    rows = hunters_csv(tmp_path)
+    assert [(r["code"], r["volunteer"], r["pledges"]) for r in rows] == [
+        (code[1], "Jeanne Dupont", "1")
+    ]
+    stats = run_cli("status", "--html", "--out", tmp_path / "build", "--spec",
+                    tmp_path / "nations.yaml")  # fmt: skip
+    assert stats.returncode == 0, stats.stderr
