@@ -232,3 +232,26 @@ def test_real_serve_credits_a_pledge_made_through_a_hunters_link(tmp_path: Path)
     stats = run_cli("status", "--html", "--out", tmp_path / "build", "--spec",
                     tmp_path / "nations.yaml")  # fmt: skip
     assert stats.returncode == 0, stats.stderr
+
+
+def test_plain_intake_accepts_the_forms_ref_field(tmp_path: Path) -> None:
+    """Where no referral book is kept (the cloud handler), the form's `ref` is ignored,
+    never a reason to refuse a pledge."""
+    from intake_support import deploy as deploy_mini
+    from intake_support import mini_network, pledge
+
+    from provisioner.intake.core import Intake
+
+    mini_network(tmp_path)
+    deploy_mini(tmp_path)
+    build = tmp_path / "build"
+    store = SqliteStore(tmp_path / "data" / "intake.db")
+    intake = Intake(
+        Directory.from_sites(build / "sites"), store, EmlOutbox(build / "outbox"),
+        LocalTemplates(build / "emails"), secret=b"k", rate_limit=0,
+    )  # fmt: skip
+    client = TestClient(create_app(intake, build / "sites"), base_url=f"https://{HOST}")
+    answer = client.post("/api/pledge", data=pledge(ref=new_code()), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    assert len(list(store.submissions())) == 1
+    store.close()
