@@ -24,6 +24,7 @@ from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
 from provisioner.junit import write_junit
 from provisioner.merge import merge_reports
+from provisioner.network_report import network_html
 from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.plan import as_json as plan_json
 from provisioner.recap import recap
@@ -336,14 +337,37 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
 @click.option("--parent", default=None, help="Only the direct children of this nation.")
 @click.option("--tag", default=None, help="Only nations with this tag (inherited tags count).")
 @click.option("--json", "as_json", is_flag=True, help="Print the nations as JSON.")
+@click.option(
+    "--html",
+    "as_html",
+    is_flag=True,
+    help="Write OUT/reports/network.html (the whole network: releases, failures, intake "
+    "counts rolled up the tree) and print its path.",
+)
+@spec_option
+@click.option(
+    "--intake",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="--html: intake store for the counts (default: data/intake.db beside the spec).",
+)
 def status(
-    out: Path, statuses: tuple[str, ...], parent: str | None, tag: str | None, as_json: bool
+    out: Path,
+    statuses: tuple[str, ...],
+    parent: str | None,
+    tag: str | None,
+    as_json: bool,
+    as_html: bool,
+    spec: Path,
+    intake: Path | None,
 ) -> None:
     """Show the last known status of every nation, failures first."""
     state = open_state(out)
     try:
         nations = nation_status(state, statuses, parent, tag)
-        if as_json:
+        if as_html:
+            click.echo(network_html(state, out / "reports", spec, intake))
+        elif as_json:
             click.echo(json.dumps(status_json(state, nations), ensure_ascii=False, indent=2))
         else:
             _print_lines(status_table(nations, known=len(state.nation_records())))

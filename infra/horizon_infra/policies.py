@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioner.targets.layout import SITES, private_prefix, site_prefix
+from provisioner.targets.layout import SITES, private_prefix
 
 VERSION = "2012-10-17"
 NATION_TAG = "nation"

@@ -22,10 +22,10 @@ from starlette.middleware import Middleware
 
 from provisioner.errors import InputError
 from provisioner.intake.app import create_app
-from provisioner.intake.core import Intake
 from provisioner.intake.directory import Directory
 from provisioner.intake.emails import LocalTemplates
 from provisioner.intake.outbox import EmlOutbox, Outbox, SmtpOutbox, smtp_address
+from provisioner.intake.referrals import ReferralBook, ReferralIntake
 from provisioner.intake.sqlite_store import SqliteStore
 from provisioner.security_headers import SecurityHeadersMiddleware
 
@@ -67,13 +67,14 @@ def build_app(options: ServeOptions) -> tuple[Starlette, Directory]:
         SmtpOutbox(*smtp_address(options.smtp)) if options.smtp else EmlOutbox(options.outbox_dir)
     )
     store = SqliteStore(options.intake)
-    intake = Intake(
+    intake = ReferralIntake(  # the intake core, with pledge hunters' codes (referrals.py)
         directory,
         store,
         outbox,
         LocalTemplates(options.out / "emails"),
         secret=load_secret(options.intake),
         rate_limit=options.rate_limit,
+        book=ReferralBook(options.intake.with_name("referrals.db")),
     )
     # The one definition of the headers, also the CloudFront response headers policy.
     headers = Middleware(SecurityHeadersMiddleware)
