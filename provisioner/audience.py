@@ -31,6 +31,7 @@ from provisioner.network import Nation, Network
 from provisioner.supporters import (
     Ingestion,
     Ledger,
+    PostcodeIndex,
     Segmentation,
     build_index,
     read_ledger,
@@ -134,6 +135,7 @@ class Audience:
         areas = {n.slug: n.geo.areas for n in self.network if n.geo.areas}
         parents = {n.slug: n.parent for n in self.network}
         index = build_index(owners, parents, areas, geography)
+        _route_strays_to_root(index, self._web, [n.slug for n in self.network if not n.parent])
         self._segmentation = segment(self._ingestion.rows, index)
 
     def private_files(
@@ -188,6 +190,19 @@ def _network_key(network: Network) -> str:
     """What the per-nation digests depend on besides the files: who covers which postcode."""
     shape = sorted((n.slug, n.parent or "", ",".join(sorted(n.geo.postcodes))) for n in network)
     return hashlib.sha256(repr(shape).encode()).hexdigest()
+
+
+def _route_strays_to_root(index: PostcodeIndex, web: list[Supporter], roots: list[str]) -> None:
+    """A web sign-up whose postcode no nation covers goes to the network's root (the HQ):
+    someone who signed on a site is never left out of every list. (A central row with
+    such a postcode stays unassigned, as before, unless a sign-up shares it.)"""
+    strays = sorted({row.postcode for row in web if row.postcode not in index.chains})
+    if not strays or len(roots) != 1:
+        return
+    (root,) = roots
+    for postcode in strays:
+        index.chains[postcode] = (root,)
+    index.coverage[root] = (*index.coverage.get(root, ()), *strays)
 
 
 def _web_digest(web: list[Supporter], unsubscribed: DoNotContact) -> str:

@@ -20,6 +20,8 @@ from provisioner.strings import Strings, load_strings
 BASE_NAME = "_base"
 Language = str  # a BCP 47 tag; the spec checks that strings exist for it
 Kind = Literal["national", "region", "province", "section", "candidate"]
+# What a message script is for, on the "pass the word" page (data-message-kind).
+MessageKind = Literal["first", "variant", "follow-up", "reply"]
 
 
 class PageSpec(BaseModel):
@@ -27,6 +29,14 @@ class PageSpec(BaseModel):
     template: str
     path: dict[Language, str]
     nav: bool = True  # false: reached from a link or a redirect only (intake's pages)
+
+
+class MessageSpec(BaseModel):
+    """One message script a volunteer sends; its text is in `messages/<lang>.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: MessageKind
 
 
 class Manifest(BaseModel):
@@ -41,6 +51,7 @@ class Manifest(BaseModel):
     emails: list[str] = Field(default_factory=list)
     segments: list[str] = Field(default_factory=list)
     dialers: list[str] = Field(default_factory=list)
+    messages: list[MessageSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

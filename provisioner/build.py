@@ -12,12 +12,16 @@ from typing import Any, Protocol
 
 from provisioner import __version__, budgets
 from provisioner.blueprints import Blueprint, Catalog, tree_digest
+from provisioner.callscripts import FOLDER as CALLS
+from provisioner.callscripts import CallScripts
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.rules import CandidateRuleError, rule_problems
 from provisioner.candidates.site_content import load_site_content, site_fields
 from provisioner.context import nation_data, network_data
 from provisioner.errors import NationError
 from provisioner.fingerprint import fingerprint, spec_inputs
+from provisioner.hunters import HunterSource
+from provisioner.messages import MessageBook
 from provisioner.network import Nation, Network
 from provisioner.rendering import Renderer
 from provisioner.renderplan import (
@@ -60,6 +64,10 @@ class Build:
     slug: str
     fingerprint: str
     files: dict[str, dict[str, bytes]] = field(default_factory=lambda: {a: {} for a in AREAS})
+    # Private files that do not come from the supporter lists (call scripts from
+    # templates, hunters.csv from intake): kept apart so that reused supporter lists
+    # (see `set_private`) never bring back an old version of them.
+    extra_private: dict[str, bytes] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     # Shared SES templates this nation's emails use: name -> CreateTemplate payload.
     # Not in the manifest: each name is a digest of its content, and the per-nation
@@ -86,7 +94,8 @@ class Build:
 
     def set_private(self, files: dict[str, bytes], counts: dict[str, int]) -> None:
         """Fill in private lists produced elsewhere (reused from the live release)."""
-        self.files["private"], self.counts, self._manifest = files, counts, None
+        self.files["private"] = {**files, **self.extra_private}
+        self.counts, self._manifest = counts, None
         self.manifest()
 
     @property
@@ -103,15 +112,21 @@ class Builder:
         catalog: Catalog,
         nations_dir: Path,
         audience: PrivateSource | None = None,
+        hunters: HunterSource | None = None,
     ):
         self.network = network
         self.catalog = catalog
         self.nations_dir = nations_dir
         self.audience = audience
+        self.hunters = hunters
         used = sorted({nation.blueprint for nation in network})
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
+        self.messages = {
+            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].env)
+            for name in used
+        }
 
     def prepare(self) -> None:
         """Load heavy inputs (supporters) once, before builds start or processes fork."""
@@ -123,15 +138,16 @@ class Builder:
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
-        return fingerprint(
-            {
-                "format": [BUILD_FORMAT, __version__],
-                "spec": spec_inputs(self.network, nation),
-                "blueprint": self.catalog.digest(nation.blueprint),
-                "own_files": tree_digest([self.nations_dir / nation.slug]),
-                "private": self.audience.digest(nation) if self.audience else "",
-            }
-        )
+        inputs = {
+            "format": [BUILD_FORMAT, __version__],
+            "spec": spec_inputs(self.network, nation),
+            "blueprint": self.catalog.digest(nation.blueprint),
+            "own_files": tree_digest([self.nations_dir / nation.slug]),
+            "private": self.audience.digest(nation) if self.audience else "",
+        }
+        if self.hunters is not None:  # only then: no intake leaves fingerprints as they were
+            inputs["hunters"] = self.hunters.digest(nation.slug)
+        return fingerprint(inputs)
 
     def private_fingerprint(self, nation: Nation) -> str:
         """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
@@ -166,12 +182,28 @@ class Builder:
             "network": network_data(self.network),
             "strings": self.strings[nation.blueprint],
         }
+        base.update(self.volunteer_context(nation, base["nation"], base["network"]))
         own_assets = _folder_paths(self.nations_dir / nation.slug / "assets", "assets/")
         outputs = plan_outputs(
             blueprint, nation.languages, base, self.assets[nation.blueprint], own_assets
         )
         namespaced = self.renderers[nation.blueprint].has_overrides(nation.slug)
         return RenderPlan(nation.slug, nation.blueprint, namespaced, base, outputs)
+
+    def volunteer_context(
+        self, nation: Nation, data: dict[str, Any], network: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`messages` (the filled scripts, per language) and `hunting` (public counts of
+        the nation's pledge hunters) for every page."""
+        book = self.messages[nation.blueprint]
+        declared = bool(self.catalog.get(nation.blueprint).manifest.messages)
+        messages = {
+            lang: book.page_data(data, network, lang)
+            for lang in (nation.languages if declared else ())
+        }
+        zero = {"hunters": 0, "pledges": 0, "signups": 0}
+        hunting = self.hunters.public_counts(nation.slug) if self.hunters else zero
+        return {"messages": messages, "hunting": hunting}
 
     def rule_problems(self, nation: Nation, plan: RenderPlan | None = None) -> list[Problem]:
         """Every breach of a candidate rule in the nation's own folder (rules.py); with
@@ -211,11 +243,25 @@ class Builder:
                     files[output.path] = _asset_bytes(output)
                 else:
                     files.update(self._output_files(plan, output, result.templates))
+            result.extra_private = self._extra_private(nation, plan)
+        result.files["private"] = dict(result.extra_private)
         budgets.check_sizes(nation.slug, result.files, nation.budgets)
         if self.audience is not None and with_private:
-            result.files["private"], result.counts = self.private_files(nation)
+            result.set_private(*self.private_files(nation))
         result.manifest()
         return result
+
+    def _extra_private(self, nation: Nation, plan: RenderPlan) -> dict[str, bytes]:
+        """Call scripts beside the dialer exports, and the nation's hunters.csv."""
+        files: dict[str, bytes] = {}
+        book = self.messages[nation.blueprint]
+        if self.audience is not None and book.has_folder(CALLS):
+            dialers = self.catalog.get(nation.blueprint).manifest.dialers
+            nation_vars, network = dict(plan.base["nation"]), dict(plan.base["network"])
+            files.update(CallScripts(book).files(nation_vars, network, dialers))
+        if self.hunters is not None:
+            files["hunters.csv"] = self.hunters.csv_bytes(nation.slug)
+        return files
 
     def _nation_json(self, nation: Nation, plan: RenderPlan, files: dict[str, bytes]) -> str:
         blueprint = self.catalog.get(nation.blueprint)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import multiprocessing
+import pickle
 import queue
 import signal
 from collections.abc import Callable
@@ -67,11 +68,24 @@ def _serve(builder: Builder, conn: Connection) -> None:
                 builder.build(builder.network.nations[slug], fingerprint, with_private),
             )
         except Exception as exc:  # the nation fails, the worker carries on
-            reply = ("error", exc)
+            reply = ("error", _portable(exc))
         try:
             conn.send(reply)
         except Exception as exc:  # an error that cannot be pickled: send its text
             conn.send(("error", NationError(f"{type(exc).__name__}: {reply[1]}")))
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc`, or a NationError with its message, when it cannot be sent back whole: an
+    error the parent cannot unpickle breaks the pool, and every nation still building
+    in it would fail with this one."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        detail = exc.detail if isinstance(exc, NationError) else str(exc)
+        location = exc.location if isinstance(exc, NationError) else None
+        return UnportableError(f"{type(exc).__name__}: {detail}", location)
+    return exc
 
 
 def _die_with_parent() -> None:
@@ -81,6 +95,10 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: workers exit when their queue closes
         pass
+
+
+class UnportableError(NationError):
+    """A build failed with an error that could not travel back from its worker."""
 
 
 class WorkerCrashed(NationError):

@@ -24,6 +24,7 @@ from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
 from provisioner.junit import write_junit
 from provisioner.merge import merge_reports
+from provisioner.network_report import network_html
 from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.plan import as_json as plan_json
 from provisioner.recap import recap
@@ -274,30 +275,54 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     help="Central supporter export; the erasure ledger is erased.csv beside it. "
     "Default: data/supporters.csv beside the spec.",
 )
-def erase_command(
-    spec: Path, out: Path, email: str | None, phone: str | None, id_: str | None,
-    supporters: Path | None,
-) -> None:  # fmt: skip
-    """Erase one person (GDPR art. 17) from every nation's lists, for good."""
-    from provisioner.erase import erase, person_from
+@click.option("--target", type=click.Choice(["local", "s3"]), default="local", show_default=True)
+@click.option(
+    "--stack-outputs",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="s3: JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
+)
+@click.option(
+    "--intake",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Intake store to erase from. Default: intake.db beside the supporters, when it exists.",
+)
+def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any) -> None:
+    """Erase one person (GDPR art. 17) from every nation's lists, for good.
 
-    given = [(k, v) for k, v in (("email", email), ("phone", phone), ("id", id_)) if v]
+    Every contact point on the person's records (email, phone, id) is added to the
+    erasure ledger as a hash and removed from every private file; no later deploy
+    exports them, even while the central export still holds them.
+    """
+    from provisioner.erase import erase, person_from
+    from provisioner.intake.sqlite_store import SqliteStore
+
+    given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
+    given = [(kind, value) for kind, value in given if value]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --email, --phone or --id")
     person = person_from(*given[0])
-    project = Project(
-        spec=spec, out=out, supporters=supporters or spec.parent / "data" / "supporters.csv"
-    )
-    result = erase(project, person).as_dict()
+    data = supporters or spec.parent / "data" / "supporters.csv"
+    project = Project(spec=spec, out=out, supporters=data)
+    target = make_target(params["target"], params)
+    intake = params["intake"] or data.parent / "intake.db"
+    stores = [SqliteStore(intake)] if intake.is_file() else []
+    try:
+        result = erase(project, person, target, stores).as_dict()
+    finally:
+        for store in stores:
+            store.close()
     kinds = ", ".join(result["kinds"])
-    click.echo(
-        f"{kinds}: {result['newly_added']} new entr(y/ies) in {project.erasures_path} (hashes only)"
-    )
+    click.echo(f"{kinds}: {result['newly_added']} new in {project.erasures_path} (hashes only)")
+    where = out / "private" if target is None else f"the {params['target']} target"
     for place, rows in result["found"].items():
-        click.echo(f"  removed {rows} row(s) from {out / 'private' / place}")
+        click.echo(f"  removed {rows} row(s) from {where}/{place}")
     if not result["found"]:
-        click.echo(f"  found in no private file under {out / 'private'}")
-    click.echo("the next deploy exports them nowhere; the central CRM must erase them too")
+        click.echo(f"  found in no private file of {where}")
+    if stores:
+        click.echo(f"  removed {result['intake_records_removed']} submission(s) from {intake}")
+    click.echo("the next deploy exports them nowhere; erase them from the central CRM too")
 
 
 @cli.command()
@@ -312,14 +337,37 @@ def erase_command(
 @click.option("--parent", default=None, help="Only the direct children of this nation.")
 @click.option("--tag", default=None, help="Only nations with this tag (inherited tags count).")
 @click.option("--json", "as_json", is_flag=True, help="Print the nations as JSON.")
+@click.option(
+    "--html",
+    "as_html",
+    is_flag=True,
+    help="Write OUT/reports/network.html (the whole network: releases, failures, intake "
+    "counts rolled up the tree) and print its path.",
+)
+@spec_option
+@click.option(
+    "--intake",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="--html: intake store for the counts (default: data/intake.db beside the spec).",
+)
 def status(
-    out: Path, statuses: tuple[str, ...], parent: str | None, tag: str | None, as_json: bool
+    out: Path,
+    statuses: tuple[str, ...],
+    parent: str | None,
+    tag: str | None,
+    as_json: bool,
+    as_html: bool,
+    spec: Path,
+    intake: Path | None,
 ) -> None:
     """Show the last known status of every nation, failures first."""
     state = open_state(out)
     try:
         nations = nation_status(state, statuses, parent, tag)
-        if as_json:
+        if as_html:
+            click.echo(network_html(state, out / "reports", spec, intake))
+        elif as_json:
             click.echo(json.dumps(status_json(state, nations), ensure_ascii=False, indent=2))
         else:
             _print_lines(status_table(nations, known=len(state.nation_records())))
@@ -438,6 +486,40 @@ def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | No
         click.secho(f"{slug}: {len(problems)} problem(s)", fg="red", err=True)
         sys.exit(1)
     click.secho(f"{slug}: OK", fg="green")
+
+
+@cli.command(name="inbox")
+@spec_option
+@out_option
+@click.option(
+    "--stack-outputs",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
+)
+@click.option("--no-publish", is_flag=True, help="Accept uploads into nations/ only.")
+def inbox_command(spec: Path, out: Path, no_publish: bool, **params: Any) -> None:
+    """Check candidates' uploads (S3 inbox/<slug>/), accept the good ones, publish them."""
+    from provisioner.candidates.inbox import S3Inbox, take_inbox
+    from provisioner.targets.s3 import S3Target
+
+    target = make_target("s3", params)
+    assert isinstance(target, S3Target)
+    project = _project(spec, out, {})
+    network = load(project)
+    candidates = {n.slug for n in network if n.kind == "candidate"}
+    outcomes = take_inbox(project, S3Inbox(target.s3, target.private), candidates)
+    for outcome in outcomes:
+        verdict = "accepted" if outcome.accepted else "rejected"
+        click.echo(f"{outcome.slug}: {verdict} ({len(outcome.files)} file(s))")
+        for problem in outcome.problems:
+            click.echo(f"  {problem}")
+    accepted = [o.slug for o in outcomes if o.accepted]
+    if accepted and not no_publish:
+        report = deploy(project, Options(), only=accepted, target=target)
+        _print_recap(report)
+    if any(not o.accepted for o in outcomes):
+        sys.exit(1)
 
 
 @cli.command()

@@ -85,7 +85,7 @@ def _link(nation: Nation) -> dict[str, str]:
 
 def network_data(network: Network) -> dict[str, Any]:
     """The `network` variable: nations.yaml's `network`, plus what its geography says."""
-    return {**network.info.model_dump(), "geo": geo_facts(network.geography)}
+    return {**network.info.model_dump(mode="json"), "geo": geo_facts(network.geography)}
 
 
 def page_context(

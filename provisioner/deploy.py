@@ -18,8 +18,10 @@ from provisioner.blueprints import Catalog
 from provisioner.build import Builder
 from provisioner.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.errors import InputError
+from provisioner.hunters import read_hunters
 from provisioner.lock import deploy_lock
 from provisioner.network import Nation, Network
+from provisioner.network_report import intake_counts, kinds_of, write_network_report
 from provisioner.plan import PlannedNation, plan
 from provisioner.report import build_report, write_reports
 from provisioner.shard import Shard, run_scope
@@ -111,7 +113,9 @@ def make_builder(project: Project, network: Network) -> Builder:
         audience = Audience(
             network, project.supporters, project.ledger_path, project.erasures_path, project.intake
         )
-    return Builder(network, Catalog(project.blueprints_dir), project.overrides_dir, audience)
+    hunters = read_hunters(project.intake)  # referrals.db beside the intake store
+    catalog = Catalog(project.blueprints_dir)
+    return Builder(network, catalog, project.overrides_dir, audience, hunters)
 
 
 def deploy(
@@ -194,6 +198,9 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     write_reports(report, project.reports_dir)
+    with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
+        kinds = kinds_of(engine.builder.network)
+        write_network_report(state, project.reports_dir, kinds, counts)
     return report
 
 

@@ -35,10 +35,10 @@ from provisioner.targets.local import LocalTarget
 
 
 class ErasableStore(Protocol):
-    """An intake store: forgets everything it holds about one contact point."""
+    """An intake store (SqliteStore, DynamoStore): forgets a person's submissions."""
 
-    def erase(self, kind: str, value: str) -> int:
-        """Remove every record naming `value` (a normalised `kind`); return how many."""
+    def erase(self, email: str = "", phone: str = "") -> int:
+        """Remove every submission with this normalised email or phone; return how many."""
         ...
 
 
@@ -85,8 +85,9 @@ def erase(
         added = sum(append_erasure(ledger, p.kind, p.value) for p in people)
         result = Erasure([p.kind for p in people], added)
         result.found = target.scrub_private(lambda path, data: _scrub(path, data, people))
-        for store in stores:
-            result.intake += sum(store.erase(p.kind, p.value) for p in people)
+        contacts = [{p.kind: p.value} for p in people if p.kind in ("email", "phone")]
+        for store in stores:  # submissions carry no central id: email and phone
+            result.intake += sum(store.erase(**contact) for contact in contacts)
         _record(project, target, result)
     return result
 

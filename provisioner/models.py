@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +47,8 @@ class NetworkInfo(Strict):
     budgets: Budgets = Field(default_factory=Budgets)  # every nation's, unless it overrides
     country: str = "BE"  # ISO 3166-1 alpha-2; picks the geography, phones and postcodes
     geography: str | None = None  # a CSV geography file, relative to nations.yaml
+    # The next election: message and call scripts name the day.
+    election_date: date | None = None
 
 
 class Geo(Strict):

@@ -132,6 +132,8 @@ def _supporters(report: dict[str, Any]) -> list[Text]:
     if quarantined and read.get("quarantine_file"):
         line.append(f" ({read['quarantine_file']})", style=DIM)
     line.append(f", {read['unassigned']:,} unassigned (no nation covers their postcode)")
+    if read.get("ambiguous"):  # postcodes shared by unrelated nations: their common ancestor
+        line.append(f", {read['ambiguous']:,} ambiguous (given to the shared parent)")
     return [Text.assemble(("SUPPORTERS ", HEADING), read["file"]), line]
 
 

@@ -222,6 +222,28 @@ class State:
             for data, run_id, updated, live in rows
         ]
 
+    def live_release_times(self) -> dict[str, str]:
+        """When each nation's live release was made (for the network view's ages)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT n.slug, r.created_at FROM nations n JOIN releases r"
+                " ON r.slug = n.slug AND r.release = n.release"
+            ).fetchall()
+        return dict(rows)
+
+    def last_failures(self) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """Each nation's most recent failure: (run id, run start, error), if any."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT nr.slug, nr.run_id, r.started_at, nr.data FROM nation_runs nr"
+                " JOIN runs r ON r.run_id = nr.run_id WHERE nr.status = 'failed'"
+                " ORDER BY r.started_at, r.rowid"
+            ).fetchall()
+        return {  # later rows win: the most recent failure
+            slug: (run_id, started, json.loads(data).get("error") or {})
+            for slug, run_id, started, data in rows
+        }
+
     def last_run_id(self, command: str) -> str | None:
         """The most recent finished run of `command` (such as "deploy"), if any."""
         with self._lock:

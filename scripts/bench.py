@@ -223,6 +223,7 @@ def main() -> int:
     parser.add_argument("--results", type=Path, default=REPO / "bench-results")
     parser.add_argument("--sizes", default="1000,4000,10000")
     parser.add_argument("--supporters", type=int, default=1_000_000)
+    parser.add_argument("--sample-supporters", type=int, default=200_000)
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument(
         "--scenario", action="append", choices=SCENARIOS, help="run only these (repeatable)"
@@ -230,7 +231,7 @@ def main() -> int:
     args = parser.parse_args()
     chosen = set(args.scenario or SCENARIOS) - ({"scale"} if args.skip_scale else set())
     args.work.mkdir(parents=True, exist_ok=True)
-    sample_extra = supporters(args.work, 200_000, args.work)
+    sample_extra = supporters(args.work, args.sample_supporters, args.work)
     measures = sample_scenarios(args.work, sample_extra) if "sample" in chosen else []
     if "s3" in chosen:
         measures += s3_scenarios(args.work, sample_extra)

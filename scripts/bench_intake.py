@@ -9,7 +9,8 @@ commit) on a free loopback port, and drives it with keep-alive HTTP/1.1 clients 
 asyncio (lean, so the client takes little of the CPU the server needs). Bounded by
 `--duration` and `--max-requests`. Then it stops the server and checks every 303 has
 its row in the store (lost = acknowledged and missing). Prints throughput, p50/p99
-latency and lost; writes bench-results/bench_intake.json. Targets (2 cores): at least
+latency, lost, and the server's CPU time per request (what a shared machine does not
+change much); writes bench-results/bench_intake.json. Targets (2 cores): at least
 500 accepted/s sustained for 30 s, p99 at most 50 ms, zero lost.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import psutil
 
 from provisioner.intake.sqlite_store import SqliteStore
 
@@ -45,7 +47,11 @@ def main() -> int:
         port = _free_port()
         server = _serve(work, port)
         try:
+            process = psutil.Process(server.pid)
+            before = process.cpu_times()
             result = asyncio.run(_load(port, args))
+            after = process.cpu_times()
+            result["server_cpu_s"] = (after.user + after.system) - (before.user + before.system)
         finally:
             server.terminate()
             server.wait(30)
@@ -181,6 +187,12 @@ def _report(args: argparse.Namespace, result: dict[str, object], lost: int) -> d
         "p50_ms": round(quantiles[49] * 1000, 2),
         "p99_ms": round(quantiles[98] * 1000, 2),
         "lost": lost,
+        # Load-independent: the server's CPU time per request (user + system). On a
+        # shared machine the throughput above says more about the neighbours.
+        "server_cpu_ms_per_request": round(
+            float(result["server_cpu_s"]) * 1000 / max(1, len(latencies)),
+            3,  # type: ignore[arg-type]
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
     }

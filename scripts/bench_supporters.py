@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from provisioner import geo
 from provisioner.supporters import (
     DIALERS,
     SEGMENTS,
@@ -54,12 +55,13 @@ def main() -> int:
     args = _arguments()
     geography = _geography(args.spec)
     data = args.data or _generated(geography, args.count, args.seed)
-    index = build_index(geography.owners, geography.parents)
+    country = geo.load_geography(geography.country)  # postcode format, phones, shared postcodes
+    index = build_index(geography.owners, geography.parents, geography=country)
 
     csv_only = _csv_only_seconds(data)  # machine-speed reference; also warms the page cache
     baseline_rss = _peak_rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
-    ingestion = read_supporters(data)
+    ingestion = read_supporters(data, country)
     ingested = time.perf_counter()
     segmentation = segment(ingestion.rows, index)
     finished, cpu = time.perf_counter(), time.process_time() - cpu_started
@@ -78,7 +80,8 @@ def main() -> int:
     _show("row references", f"{references:,}: one per row, whatever the number of nations")
     _show("peak RSS", f"{_peak_rss_mb():,.0f} MB (before ingest: {baseline_rss:,.0f} MB)")
     if args.exports:
-        _bench_exports(segmentation, read_ledger(data.with_name("do-not-contact.csv")))
+        ledger = read_ledger(data.with_name("do-not-contact.csv"), geography.country)
+        _bench_exports(segmentation, ledger)
     return 0
 
 
@@ -106,12 +109,12 @@ def _geography(spec: Path) -> Geography:
 def _generated(geography: Geography, count: int, seed: int) -> Path:
     """Generate once per (count, seed, geography) into the temp dir and reuse it."""
     postcodes = geography.postcode_languages()
-    key = hashlib.sha256(repr((count, seed, postcodes)).encode()).hexdigest()[:12]
+    key = hashlib.sha256(repr((count, seed, postcodes, 2)).encode()).hexdigest()[:12]
     directory = Path(tempfile.gettempdir()) / "provisioner-bench" / key
     path = directory / "supporters.csv"
     if not path.exists():
         started = time.perf_counter()
-        generate(directory, postcodes, count=count, seed=seed)
+        generate(directory, postcodes, count=count, seed=seed, country=geography.country)
         print(f"generated {count:,} supporters in {time.perf_counter() - started:.1f} s")
     return path
 

@@ -117,7 +117,7 @@ def convert(folder: Path) -> list[tuple[str, str, str, str, str]]:
         rows.append((c["code"], circonscription_name(c["code"], dept_name), KINDS[2], parent, ""))
     for c in sorted(located, key=lambda c: c["code"]):
         if c["code"] in circo_of:
-            codes = " ".join(sorted(postcodes.get(c["code"], ())))
+            codes = "|".join(sorted(postcodes.get(c["code"], ())))
             rows.append((c["code"], c["nom"], KINDS[3], circo_of[c["code"]], codes))
     return rows
 

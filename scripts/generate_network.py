@@ -91,6 +91,7 @@ NETWORK = {
     "name": "Horizon", "base_domain": "horizon.example", "country": "BE",
     "controller": {"name": "Horizon asbl/vzw", "address": ADDRESS,
                    "email": "privacy@horizon.example", "dpo_email": "dpo@horizon.example"},
+    "election_date": "2026-10-11",
 }  # fmt: skip
 DEFAULTS: dict[str, Any] = {
     # Nations never set `tags` on candidates nor `content.social` anywhere, so these

@@ -29,7 +29,7 @@ BLUEPRINTS = ROOT / "blueprints"
 BASE = BLUEPRINTS / "_base"
 NATIONS = ROOT / "nations"
 LANGS = ("fr", "nl", "de")
-PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy"]
+PAGE_IDS = ["home", "agir", "promesse", "evenements", "privacy", "messages"]
 # Where intake sends people (issue 11): not in the navigation.
 INTAKE_PAGE_IDS = ["merci", "confirmation", "desinscription"]
 PAGE_PATHS = {
@@ -38,6 +38,7 @@ PAGE_PATHS = {
     "promesse": {"fr": "promesse.html", "nl": "belofte.html", "de": "wahlversprechen.html"},
     "evenements": {"fr": "evenements.html", "nl": "evenementen.html", "de": "termine.html"},
     "privacy": {"fr": "vie-privee.html", "nl": "privacy.html", "de": "datenschutz.html"},
+    "messages": {"fr": "faire-passer.html", "nl": "doorgeven.html", "de": "weitersagen.html"},
     "merci": {"fr": "merci.html", "nl": "bedankt.html", "de": "danke.html"},
     "confirmation": {"fr": "confirmation.html", "nl": "bevestigd.html", "de": "bestaetigt.html"},
     "desinscription": {

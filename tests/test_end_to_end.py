@@ -6,6 +6,7 @@ and rewrite no file (same inode, same mtime for everything published).
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -64,6 +65,23 @@ def test_sample_network_deploys_then_is_unchanged(sample: Path) -> None:
     # Checked here, not in a test of its own: under pytest-xdist another test may run on a
     # worker where this deploy never happened.
     assert_nation_json_carries_geography_and_inherited_tags(sample)
+    assert_every_nation_has_its_messages_page(sample, slugs)
+
+
+def assert_every_nation_has_its_messages_page(sample: Path, slugs: list[str]) -> None:
+    """Each language's "pass the word" page: 2+ variants, 2+ follow-ups, its own place."""
+    paths = {"fr": "faire-passer.html", "nl": "doorgeven.html"}
+    for slug in slugs:
+        manifest = json.loads((sample / "build" / "sites" / slug / "nation.json").read_text())
+        place = manifest["geo"]["municipality"] or manifest["geo"]["province"]
+        for lang in manifest["languages"]:
+            page = (sample / "build" / "sites" / slug / lang / paths[lang]).read_text()
+            assert page.count('data-message-kind="variant"') >= 2, (slug, lang)
+            assert page.count('data-message-kind="follow-up"') >= 2, (slug, lang)
+            assert page.count('data-message-kind="first"') == 1, (slug, lang)
+            if place:  # the HQ and the regions speak of the whole area instead
+                assert html.escape(place) in page, (slug, lang, place)
+            assert "[commune]" not in page and "{{" not in page, (slug, lang)
 
 
 def assert_nation_json_carries_geography_and_inherited_tags(sample: Path) -> None:

@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 from helpers import build_file_tree, copy_sample_network
 
+from provisioner.intake.model import ConsentProof, Submission, Tokens
+from provisioner.intake.sqlite_store import SqliteStore
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
 
 CHAIN = ["eline-mertens", "anderlecht", "bruxelles-capitale", "hq"]  # postcode 1070
 SIBLING = "ixelles"  # postcode 1050, also under bruxelles-capitale
+NOW = "2027-01-01T00:00:00.000+00:00"
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -110,7 +113,7 @@ def test_erase_by_id_and_by_phone_report_where_the_person_was(root: Path) -> Non
     assert f"private/{SIBLING}/supporters.csv" in by_id.stdout
     assert "private/eline-mertens" not in by_id.stdout
     again = cli(root, "erase", "--id", person["id"])
-    assert ": 0 new entr" in again.stdout and "found in no private file" in again.stdout
+    assert ": 0 new in" in again.stdout and "found in no private file" in again.stdout
     bad = cli(root, "erase", "--phone", "12")
     assert bad.returncode == 2 and "erase --phone" in bad.stderr
     both = cli(root, "erase", "--id", "x", "--email", "a@b.be")
@@ -131,3 +134,28 @@ def test_one_added_row_redeploys_only_its_postcodes_chain(root: Path) -> None:
     assert deploy(root) == dict.fromkeys([*CHAIN, SIBLING], "unchanged")
     report = json.loads((root / "build" / "reports" / "latest.json").read_text())
     assert report["supporters"]["loaded"] is False  # the no-op parsed nothing
+
+
+def test_erase_also_removes_the_persons_web_submissions(root: Path) -> None:
+    person = reachable_supporter(root, "eline-mertens")
+    store = SqliteStore(root / "data" / "intake.db")
+    consent = ConsentProof("email", "J'accepte", "p" * 64, "site:eline-mertens/promesse", NOW)
+    for n, email in enumerate((person["email"], "someone.else@example.be")):
+        store.add(
+            Submission(
+                id=f"s{n}", kind="pledge", nation="eline-mertens", routed_to="eline-mertens",
+                lang="fr", source="site:eline-mertens/promesse", first_name="A", last_name="",
+                email=email, phone="", postcode="1070", tags=(), message="",
+                consents=(consent,), client_hash="h", created_at=NOW,
+            ),
+            Tokens(f"c{n}", f"u{n}", "2030-01-01T00:00:00.000+00:00"),
+        )  # fmt: skip
+    store.close()
+    erased = cli(root, "erase", "--phone", person["phone"])  # found by phone, erased by email
+    assert erased.returncode == 0, erased.stderr
+    assert "removed 1 submission(s)" in erased.stdout
+    store = SqliteStore(root / "data" / "intake.db")
+    try:
+        assert [s.email for s in store.submissions()] == ["someone.else@example.be"]
+    finally:
+        store.close()

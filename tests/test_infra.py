@@ -25,8 +25,10 @@ from horizon_infra.iam import role_name
 from horizon_infra.policies import candidate_policy
 from horizon_infra.routing import MAX_ALIASES, plan_routing, under_wildcard
 from horizon_infra.settings import InfraSettings
+from policy_eval import allowed, may_assume
 
 from provisioner.network import Network
+from provisioner.security_headers import security_headers
 from provisioner.spec import load_network
 from provisioner.targets.aws import resolve_settings
 
@@ -45,63 +47,109 @@ def sample(network: Network) -> tuple[Recorder, dict[str, Any]]:
     return run_program(network, InfraSettings())
 
 
-def grants(policy: dict[str, Any]) -> set[tuple[str, str, str, str]]:
-    """(effect, action, resource, condition) for every statement, flattened."""
-    found = set()
-    for statement in policy["Statement"]:
-        actions, resources = statement["Action"], statement["Resource"]
-        for action in [actions] if isinstance(actions, str) else actions:
-            for resource in [resources] if isinstance(resources, str) else resources:
-                condition = json.dumps(statement.get("Condition"), sort_keys=True)
-                found.add((statement["Effect"], action, resource, condition))
-    return found
+PRINCIPAL = "arn:aws:iam::" + ACCOUNT + ":role/sso/candidate-{slug}"
 
 
-def expected_grants(slug: str, site: str, private: str) -> set[tuple[str, str, str, str]]:
-    """Written out by hand, independently of the program's policy function."""
-    listing = json.dumps({"StringLike": {"s3:prefix": [f"private/{slug}/*"]}})
-    return {
-        ("Allow", "s3:PutObject", f"{site}/sites/{slug}/*", "null"),
-        ("Allow", "s3:DeleteObject", f"{site}/sites/{slug}/*", "null"),
-        ("Allow", "s3:GetObject", f"{private}/private/{slug}/*", "null"),
-        ("Allow", "s3:GetObjectVersion", f"{private}/private/{slug}/*", "null"),
-        ("Allow", "s3:ListBucket", private, listing),
-    }
+def principals(network: Network) -> dict[str, str]:
+    return {n.slug: PRINCIPAL.format(slug=n.slug) for n in network if n.kind == "candidate"}
 
 
 def bucket_arns(outputs: dict[str, Any]) -> tuple[str, str]:
     return f"arn:aws:s3:::{outputs['site_bucket']}", f"arn:aws:s3:::{outputs['private_bucket']}"
 
 
-def test_every_candidate_role_covers_only_its_own_prefixes(
-    sample: tuple[Recorder, dict[str, Any]], network: Network
-) -> None:
-    recorder, outputs = sample
+def checks(slug: str, other: str, site: str, private: str) -> list[tuple[str, str, bool]]:
+    """(action, resource, allowed?) that must hold for the candidate `slug`."""
+    return [
+        ("s3:PutObject", f"{private}/inbox/{slug}/pages/home.html.j2", True),
+        ("s3:GetObject", f"{private}/private/{slug}/supporters.csv", True),
+        ("s3:PutObject", f"{site}/sites/{slug}/20260101T000000000000-abc/index.html", False),
+        ("s3:PutObject", f"{site}/sites/{slug}/_current", False),
+        ("s3:DeleteObject", f"{site}/sites/{slug}/_current", False),
+        ("s3:PutObject", f"{private}/private/{slug}/supporters.csv", False),
+        ("s3:GetObjectVersion", f"{private}/private/{slug}/supporters.csv", False),
+        ("s3:ListBucketVersions", private, False),
+        ("s3:PutObject", f"{private}/inbox/{other}/pages/home.html.j2", False),
+        ("s3:GetObject", f"{private}/private/{other}/supporters.csv", False),
+        ("s3:GetObject", f"{private}/manifests/{slug}/x.json", False),
+    ]
+
+
+def assert_scoped(policy: dict[str, Any], slug: str, other: str, outputs: Any, tags: Any) -> None:
     site, private = bucket_arns(outputs)
-    candidates = {n.slug for n in network if n.kind == "candidate"}
-    policies = {
-        r.name.removesuffix("-access"): r for r in recorder.of_type("iam/rolePolicy:RolePolicy")
+    for action, resource, expected in checks(slug, other, site, private):
+        assert allowed([policy], action, resource, tags) is expected, (slug, action, resource)
+    listing = {"s3:prefix": f"private/{other}/"}
+    assert not allowed([policy], "s3:ListBucket", private, {**tags, **listing})
+
+
+@pytest.fixture(scope="module")
+def with_principals(network: Network) -> tuple[Recorder, dict[str, Any]]:
+    return run_program(network, InfraSettings(candidate_principals=principals(network)))
+
+
+def test_no_candidate_can_assume_anothers_role_or_write_a_live_release(
+    with_principals: tuple[Recorder, dict[str, Any]], network: Network
+) -> None:
+    recorder, outputs = with_principals
+    candidates = sorted(principals(network))
+    roles = {
+        r.name: json.loads(r.inputs["assumeRolePolicy"]) for r in recorder.of_type("iam/role:Role")
     }
-    assert len(candidates) >= 100 and set(outputs["candidate_roles"]) == candidates
-    for slug in candidates:
-        policy = json.loads(policies[role_name(slug)].inputs["policy"])
-        assert grants(policy) == expected_grants(slug, site, private), slug
+    policies = {
+        r.name.removesuffix("-access"): json.loads(r.inputs["policy"])
+        for r in recorder.of_type("iam/rolePolicy:RolePolicy")
+    }
+    assert len(candidates) >= 100 and set(outputs["candidate_roles"]) == set(candidates)
+    callers = [PRINCIPAL.format(slug=s) for s in candidates]
+    callers += [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/ci"]
+    for index, slug in enumerate(candidates):
+        trust = roles[role_name(slug)]
+        assert [c for c in callers if may_assume(trust, c)] == [PRINCIPAL.format(slug=slug)]
+        other = candidates[index - 1]
+        assert_scoped(policies[role_name(slug)], slug, other, outputs, {})
+
+
+def test_a_candidate_without_a_principal_gets_no_role(network: Network) -> None:
+    given = principals(network)
+    missing = sorted(given)[0]
+    del given[missing]
+    recorder, outputs = run_program(network, InfraSettings(candidate_principals=given))
+    assert outputs["candidates_without_principal"] == [missing]
+    assert role_name(missing) not in {r.name for r in recorder.of_type("iam/role:Role")}
+    assert missing not in outputs["candidate_roles"]
+
+
+def without_deny(policy: dict[str, Any]) -> dict[str, Any]:
+    policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] != "Deny"]
+    return policy
 
 
 @pytest.mark.parametrize(
     "widen",
     [
-        lambda p: p["Statement"][0]["Resource"].append("arn:aws:s3:::x/sites/*"),
-        lambda p: p["Statement"][1]["Action"].append("s3:PutObject"),
-        lambda p: p["Statement"][2]["Condition"]["StringLike"]["s3:prefix"].append("private/*"),
-        lambda p: p["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+        lambda p: without_deny(p)["Statement"][0]["Resource"].append("arn:aws:s3:::s/sites/*"),
+        lambda p: without_deny(p)["Statement"][1]["Action"].append("s3:GetObjectVersion"),
+        lambda p: p["Statement"][1]["Resource"].append("arn:aws:s3:::p/private/*"),
+        lambda p: p["Statement"][0]["Resource"].append("arn:aws:s3:::p/inbox/*"),
     ],
 )
-def test_the_policy_check_fails_when_a_policy_widens(widen: Callable[[Any], None]) -> None:
+def test_the_evaluator_finds_a_widened_policy(widen: Callable[[Any], None]) -> None:
+    outputs = {"site_bucket": "s", "private_bucket": "p"}
     policy = candidate_policy("liege", "arn:aws:s3:::s", "arn:aws:s3:::p")
-    assert grants(policy) == expected_grants("liege", "arn:aws:s3:::s", "arn:aws:s3:::p")
+    assert_scoped(policy, "liege", "namur", outputs, {})
     widen(policy)
-    assert grants(policy) != expected_grants("liege", "arn:aws:s3:::s", "arn:aws:s3:::p")
+    with pytest.raises(AssertionError):
+        assert_scoped(policy, "liege", "namur", outputs, {})
+
+
+def test_the_explicit_deny_outweighs_a_broad_grant_attached_later() -> None:
+    outputs = {"site_bucket": "s", "private_bucket": "p"}
+    policy = candidate_policy("liege", "arn:aws:s3:::s", "arn:aws:s3:::p")
+    broad = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::s/sites/liege/*"}
+    assert_scoped(
+        {**policy, "Statement": [*policy["Statement"], broad]}, "liege", "namur", outputs, {}
+    )
 
 
 def routed(recorder: Recorder) -> dict[str, set[str]]:
@@ -263,9 +311,7 @@ def test_past_the_role_quota_candidates_share_one_tagged_role(tmp_path: Path) ->
     recorder, outputs = run_program(network, InfraSettings(max_candidate_roles=2))
     roles = [r for r in recorder.of_type("iam/role:Role") if r.name != "intake-role"]
     assert [role.name for role in roles] == ["horizon-candidates"]
-    trust = json.loads(roles[0].inputs["assumeRolePolicy"])["Statement"][0]
-    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
-    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    trust = json.loads(roles[0].inputs["assumeRolePolicy"])
     policy = json.loads(
         next(
             r.inputs["policy"]
@@ -273,8 +319,23 @@ def test_past_the_role_quota_candidates_share_one_tagged_role(tmp_path: Path) ->
             if r.name == "horizon-candidates-access"
         )
     )
-    site, private = bucket_arns(outputs)
-    assert grants(policy) == expected_grants("${aws:PrincipalTag/nation}", site, private)
+    slugs = [n.slug for n in network if n.kind == "candidate"]
+    user = f"arn:aws:iam::{ACCOUNT}:user/someone"
+    for slug in slugs:
+        own = {"aws:PrincipalTag/nation": slug, "aws:TagKeys": ["nation"]}
+        assert may_assume(trust, user, {**own, "aws:RequestTag/nation": slug})
+        for other in (s for s in slugs if s != slug):
+            assert not may_assume(trust, user, {**own, "aws:RequestTag/nation": other})
+        untagged = {"aws:RequestTag/nation": slug, "aws:TagKeys": ["nation"]}
+        assert not may_assume(trust, user, untagged)  # a caller without a nation of its own
+        extra = {**own, "aws:RequestTag/nation": slug, "aws:TagKeys": ["nation", "admin"]}
+        assert not may_assume(trust, user, extra)
+        assert not may_assume(
+            trust, "arn:aws:iam::999999999999:user/x", {**own, "aws:RequestTag/nation": slug}
+        )
+        other = next(s for s in slugs if s != slug)
+        assert_scoped(policy, slug, other, outputs, {"aws:PrincipalTag/nation": slug})
+    assert not allowed([policy], "s3:GetObject", f"{bucket_arns(outputs)[1]}/private/x/a.csv")
 
 
 def test_entry_point_reads_the_stack_configuration(tmp_path: Path) -> None:
@@ -294,3 +355,26 @@ def test_role_names_fit_iam_limits() -> None:
     assert role_name("liege") == "horizon-candidate-liege"
     long = role_name("a" * 63)
     assert len(long) == 64 and long != role_name("a" * 62 + "b")
+
+
+def test_old_private_versions_expire_within_a_day_and_pages_carry_the_headers(
+    sample: tuple[Recorder, dict[str, Any]],
+) -> None:
+    recorder, _ = sample
+    (lifecycle,) = recorder.of_type("s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["status"] == "Enabled" and rule["filter"] == {}
+    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 1
+    (headers,) = recorder.of_type("cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    config = headers.inputs["securityHeadersConfig"]
+    csp = config["contentSecurityPolicy"]["contentSecurityPolicy"]
+    assert csp == security_headers()["Content-Security-Policy"]  # the one definition
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert config["strictTransportSecurity"]["accessControlMaxAgeSec"] >= 31_536_000
+    assert config["contentTypeOptions"]["override"] is True
+    assert config["referrerPolicy"]["referrerPolicy"] == security_headers()["Referrer-Policy"]
+    distributions = recorder.of_type("cloudfront/distribution:Distribution")
+    assert distributions and all(
+        d.inputs["defaultCacheBehavior"]["responseHeadersPolicyId"] == f"{headers.name}-id"
+        for d in distributions
+    )

@@ -262,3 +262,11 @@ def test_stack_configuration_sets_the_intake_limits(tmp_path: Path) -> None:
     assert (limits["throttlingRateLimit"], limits["throttlingBurstLimit"]) == (7, 9)
     function = one(recorder, "lambda/function:Function")
     assert function["environment"]["variables"]["INTAKE_RATE_LIMIT"] == "3"
+
+
+def test_every_form_kind_of_the_core_has_its_route(sample: tuple[Recorder, dict[str, Any]]) -> None:
+    from provisioner.intake.model import KINDS
+
+    recorder, _ = sample
+    routes = {r.inputs["routeKey"] for r in recorder.of_type("apigatewayv2/route:Route")}
+    assert {f"POST /api/{kind}" for kind in KINDS} <= routes

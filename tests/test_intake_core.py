@@ -314,3 +314,11 @@ def test_not_a_form_is_415_and_not_post_is_405(intake: Intake) -> None:
     assert response.status == 405
     assert dict(response.headers)["Allow"] == "POST"
     assert post(intake, b"\xff\xfe", content_type=FORM).status == 400
+
+
+def test_a_store_failure_is_503_and_nothing_is_acknowledged(intake: Intake) -> None:
+    intake.store.close()  # every write now fails
+    response = post(intake, form())
+    assert response.status == 503
+    assert dict(response.headers)["Retry-After"] == "30"
+    assert b"try again in a minute" in response.body

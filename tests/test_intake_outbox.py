@@ -115,3 +115,22 @@ def test_smtp_refusal_is_an_outbox_error_and_the_submission_is_kept(tmp_path: Pa
 def test_smtp_address_must_be_host_and_port(value: str) -> None:
     with pytest.raises(InputError, match="use HOST:PORT"):
         smtp_address(value)
+
+
+class Refusing(Inbox):
+    async def handle_RCPT(
+        self, server: object, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        return "550 no such user"
+
+
+def test_an_smtp_refusal_never_names_the_recipient() -> None:
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with pytest.raises(OutboxError) as refused:
+            SmtpOutbox("127.0.0.1", controller.port).send(message(to="secret@example.be"))
+    finally:
+        controller.stop()
+    assert "secret" not in str(refused.value)  # it ends up in the server's log
+    assert "SMTPRecipientsRefused" in str(refused.value)

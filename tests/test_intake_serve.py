@@ -30,6 +30,7 @@ from intake_support import (
 
 from provisioner.intake.sqlite_store import SqliteStore
 from provisioner.intake.tokens import keyed_hash
+from provisioner.security_headers import security_headers
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +68,18 @@ def private_emails(build: Path) -> dict[str, set[str]]:
     return found
 
 
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_every_nation_is_served_by_path_and_by_host(network: Path, server: Server) -> None:
-    for slug, name in (("hq", "Horizon"), ("liege", "Liège"), ("marie-dubois", "Marie Dubois")):
+    names = {"hq": "Horizon", "liege": "Liège", "marie-dubois": "Marie Dubois", "gent": "Gent"}
+    for slug, name in names.items():
         response = httpx.get(f"{server.url}/{slug}/")
         assert response.status_code == 200, slug
         assert name in response.text
+        assert 'action="/api/' in response.text  # the newsletter form posts to this server
     by_host = httpx.get(f"{server.url}/", headers={"Host": "gent.example.org"})
     assert '<html lang="nl">' in by_host.text and "Horizon Gent" in by_host.text
     assert httpx.get(f"{server.url}/liege").headers["location"] == "/liege/"
@@ -80,6 +88,20 @@ def test_every_nation_is_served_by_path_and_by_host(network: Path, server: Serve
     for hidden in ("/.releases/", "/liege/../../private/liege/supporters.csv", "/nope/"):
         assert httpx.get(server.url + hidden).status_code == 404, hidden
     assert httpx.post(f"{server.url}/liege/").status_code == 405
+
+
+def test_every_response_carries_the_security_headers(server: Server) -> None:
+    expected = {name.lower(): value for name, value in security_headers().items()}
+    for response in (
+        httpx.get(f"{server.url}/marie-dubois/"),
+        httpx.get(f"{server.url}/liege/assets/style.css"),
+        httpx.get(f"{server.url}/nope/"),
+        post(server, "pledge", {"email": "not-an-address"}),
+    ):
+        got = {name: response.headers.get(name) for name in expected}
+        assert got == expected, response.url
+    csp = httpx.get(f"{server.url}/hq/").headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
 
 
 def test_pledge_confirm_and_unsubscribe_through_the_links_of_the_email(
@@ -106,19 +128,38 @@ def test_pledge_confirm_and_unsubscribe_through_the_links_of_the_email(
     assert "loop@example.be" not in run_cli("intake", "export", "--intake", server.intake).stdout
 
 
-def test_sign_up_matching_a_central_row_is_one_supporter_with_the_newer_consent(
+def test_sign_ups_land_in_segments_and_dialers_and_merge_with_central_rows(
     network: Path, server: Server
 ) -> None:
     fields = pledge(nation="gent", lang="nl", email="ELS@example.be", postcode="9000")
     assert post(server, "pledge", fields).status_code == 303
-    (message,) = [m for m in messages(server.outbox) if m["To"] == "els@example.be"]
-    httpx.get(link(message, "confirm"))
+    volunteer = pledge(
+        nation="liege", source="agir", last_name="Lima", email="vol@example.be",
+        phone="0470 99 88 77", consent_phone="yes", help=["phoning", "leaflets"],
+    )  # fmt: skip
+    assert post(server, "volunteer", volunteer).status_code == 303
+    stray = pledge(email="stray@example.be", postcode="8500")  # no nation covers 8500
+    assert post(server, "pledge", stray).status_code == 303
+    for address in ("els@example.be", "vol@example.be", "stray@example.be"):
+        (message,) = [m for m in messages(server.outbox) if m["To"] == address]
+        httpx.get(link(message, "confirm"))
     deploy(network)
-    with (network / "build" / "private" / "gent" / "supporters.csv").open() as handle:
-        rows = [row for row in csv.DictReader(handle) if row["email"] == "els@example.be"]
+    private = network / "build" / "private"
+    rows = [
+        r for r in csv_rows(private / "gent" / "supporters.csv") if r["email"] == "els@example.be"
+    ]
     assert len(rows) == 1
     assert rows[0]["id"] == "c2"  # the central id is kept
     assert rows[0]["email_consent_source"] == "site:gent/promesse"  # newer than the CRM's
+    (helper,) = [r for r in csv_rows(private / "liege" / "volunteers.csv") if r["email"]]
+    assert (helper["email"], helper["tags"].split(",")[:2]) == (
+        "vol@example.be", ["help:phoning", "help:leaflets"],
+    )  # fmt: skip
+    assert "+32470998877" in {r["contact"] for r in csv_rows(private / "liege" / "callhub.csv")}
+    holding = {
+        n for n, emails in private_emails(network / "build").items() if "stray@example.be" in emails
+    }
+    assert holding == {"hq/supporters.csv"}  # routed to the HQ
 
 
 def stored(server: Server) -> int:

@@ -20,6 +20,7 @@ from provisioner.build import Build
 from provisioner.errors import InputError, PublishError
 from provisioner.ratelimit import RateLimits
 from provisioner.sestemplates import split, template_json, template_name
+from provisioner.supporters.erasure import Person, scrub_csv
 from provisioner.targets.aws import S3Settings, publish_errors, redactor, resolve_settings
 from provisioner.targets.s3 import S3Target, cache_control, content_type
 
@@ -356,3 +357,25 @@ def test_rollback_keeps_the_current_private_lists_and_the_next_publish_sees_them
     # Republishing the old lists must write them: the manifest now says what is live.
     target.publish(make_build(page="v1", private="with-erased-person"))
     assert private_list() == b"with-erased-person"
+
+
+def test_erase_rewrites_private_objects_and_deletes_their_old_versions(
+    target: S3Target, direct: Any
+) -> None:
+    direct.put_bucket_versioning(
+        Bucket=target.private, VersioningConfiguration={"Status": "Enabled"}
+    )
+    target.publish(make_build(private="id,email\nHZ1,anna@example.be\nHZ2,bram@example.be\n"))
+    target.publish(make_build(private="id,email\nHZ1,anna@example.be\nHZ3,chloe@example.be\n"))
+    key = "private/liege/segments/volunteers.csv"
+    listed = direct.list_object_versions(Bucket=target.private, Prefix=key)["Versions"]
+    assert len(listed) == 2  # a version from the first publish: it names anna too
+    person = Person("email", "anna@example.be")
+    found = target.scrub_private(lambda path, data: scrub_csv(data, [person]))
+    assert found == {"liege/segments/volunteers.csv": 1}
+    (only,) = direct.list_object_versions(Bucket=target.private, Prefix=key)["Versions"]
+    body = direct.get_object(Bucket=target.private, Key=key, VersionId=only["VersionId"])
+    assert body["Body"].read() == b"id,email\nHZ3,chloe@example.be\n"
+    # The live manifest describes the scrubbed list: republishing it writes nothing.
+    result = target.publish(make_build(private="id,email\nHZ3,chloe@example.be\n"))
+    assert result.release is None

@@ -87,6 +87,13 @@ def test_dialer_exports_follow_the_blueprint_and_files_are_private(deployed: Pat
         folder = build / "private" / entry["slug"]
         for dialer in ("callhub", "spoke", "thrutalk"):
             assert (folder / f"{dialer}.csv").is_file() == (dialer in manifest["dialers"])
+            # and beside each export, its call script in each of the nation's languages
+            suffix = "json" if dialer == "spoke" else "txt"
+            for lang in json.loads((build / "sites" / entry["slug"] / "nation.json").read_text())[
+                "languages"
+            ]:
+                script = folder / f"{dialer}-script.{lang}.{suffix}"
+                assert script.is_file() == (dialer in manifest["dialers"]), script
     callhub = rows(build / "private" / "marie-dubois" / "callhub.csv")
     assert callhub and all(re.fullmatch(r"\+32\d{8,9}", r["contact"]) for r in callhub)
     assert "elections-2026" in callhub[0]["tags"]  # the nation's shared tag

@@ -33,6 +33,23 @@ const cf = {kvs: () => ({get})};
         ("nobody.horizon.example", "/", 404),
         ("a.b.horizon.example", "/", 404),
         ("evil.example.com", "/", 404),
+        ("liege.horizon.example", "/fr/..html", "/sites/liege/r1/fr/..html"),  # a name
+        ("liege.horizon.example", "/.well-known/x.txt", "/sites/liege/r1/.well-known/x.txt"),
+        # Hostile: anything that could climb out of the nation's release prefix.
+        ("liege.horizon.example", "/../hq/r2/index.html", 400),
+        ("liege.horizon.example", "/fr/../../namur/_current", 400),
+        ("liege.horizon.example", "/%2e%2e/namur/index.html", 400),
+        ("liege.horizon.example", "/%2E%2E/namur/index.html", 400),
+        ("liege.horizon.example", "/.%2e/namur/", 400),
+        ("liege.horizon.example", "/%252e%252e/namur/", 400),
+        ("liege.horizon.example", "/fr/%2e%2e%2fnamur", 400),
+        ("liege.horizon.example", "/fr/..%5cnamur", 400),
+        ("liege.horizon.example", "/fr\\..\\namur", 400),
+        ("liege.horizon.example", "/./index.html", 400),
+        ("liege.horizon.example", "/fr/..", 400),
+        ("liege.horizon.example", "/%00", 400),
+        ("liege.horizon.example", "/%e0%a4%a", 400),  # malformed encoding
+        ("liege.horizon.example", "relative", 400),
     ],
 )
 def test_viewer_function_routes_hosts_to_current_releases(

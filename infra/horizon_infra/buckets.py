@@ -14,10 +14,14 @@ class Buckets(pulumi.ComponentResource):
     """Both buckets block every form of public access and encrypt at rest.
 
     The private bucket also keeps versions (a bad deploy cannot destroy supporter lists)
-    and expires old versions after 30 days, so data a supporter asked to erase is gone.
+    but expires old versions after `version_days` (default 1): a list from before an
+    erasure or a withdrawn consent is gone within that window (`provisioner erase`
+    deletes them at once; this is the bound when anything else overwrote a list).
     """
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, version_days: int = 1, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("horizon:infra:Buckets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.site = aws.s3.Bucket(f"{name}-sites", opts=child)
@@ -38,7 +42,9 @@ class Buckets(pulumi.ComponentResource):
                     "id": "expire-old-versions",
                     "status": "Enabled",
                     "filter": {},
-                    "noncurrent_version_expiration": {"noncurrent_days": 30},
+                    "noncurrent_version_expiration": {"noncurrent_days": version_days},
+                    "expiration": {"expired_object_delete_marker": True},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
                 }
             ],
             opts=child,

@@ -15,6 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from horizon_infra.routing import Routing
+from provisioner.security_headers import cloudfront_security_headers_config
+from provisioner.targets import layout
 
 # AWS managed cache policy "CachingOptimized": no cookies or query strings in the key.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -22,8 +24,18 @@ ORIGIN_ID = "sites"
 
 
 def function_code(kvs_id: str, base_domain: str) -> str:
+    """The viewer function, with the store, the domain and the storage layout filled in."""
     code = resources.files("horizon_infra").joinpath("viewer_request.js").read_text()
-    return code.replace("__KVS_ID__", kvs_id).replace("__BASE_DOMAIN__", base_domain)
+    constants = {
+        "__KVS_ID__": kvs_id,
+        "__BASE_DOMAIN__": base_domain,
+        "__DOMAIN_KEY_PREFIX__": layout.KVS_DOMAIN_PREFIX,
+        "__RELEASE_KEY_PREFIX__": layout.KVS_RELEASE_PREFIX,
+        "__SITES_PREFIX__": layout.SITES,
+    }
+    for placeholder, value in constants.items():
+        code = code.replace(placeholder, value)
+    return code
 
 
 class Cdn(pulumi.ComponentResource):
@@ -66,6 +78,14 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
+        # The one definition of the headers (provisioner/security_headers.py), also used
+        # by `provisioner serve`: the cloud and the local server cannot drift apart.
+        self.headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            comment="HSTS, nosniff, CSP (own origin only), no framing, referrer policy",
+            security_headers_config=cloudfront_security_headers_config(),
+            opts=child,
+        )
         self.distributions: list[aws.cloudfront.Distribution] = []
         # More origins and path behaviours every distribution gets (the intake API).
         self.extra_origins: list[dict[str, Any]] = []
@@ -98,6 +118,7 @@ class Cdn(pulumi.ComponentResource):
                 "allowed_methods": ["GET", "HEAD"],
                 "cached_methods": ["GET", "HEAD"],
                 "cache_policy_id": CACHING_OPTIMIZED,
+                "response_headers_policy_id": self.headers.id,
                 "compress": True,
                 "function_associations": [
                     {"event_type": "viewer-request", "function_arn": self.function.arn}

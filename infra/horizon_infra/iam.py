@@ -1,8 +1,11 @@
 """Candidate access: each candidate changes only their own nation.
 
 Up to `max_roles` candidates, one role each (a role name in CloudTrail says who did
-what). Beyond, IAM's role quota is near, so one role grants the same prefixes to the
-nation named by the session tag `nation` (set by the identity provider at sign-in).
+what), trusted by that candidate's own principal only (stack config
+`horizon:candidatePrincipals`, slug -> ARN); a candidate without one gets no role.
+Beyond, IAM's role quota is near, so one role grants the same prefixes to the nation
+of the session tag `nation`, which must equal the caller's own principal tag (set by
+the identity provider at sign-in).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ class CandidateAccess(pulumi.ComponentResource):
         candidates: list[str],
         site_bucket: aws.s3.Bucket,
         private_bucket: aws.s3.Bucket,
-        principal: pulumi.Input[str],
+        principals: dict[str, str],
+        shared_principal: pulumi.Input[str],
         max_roles: int,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -47,13 +51,17 @@ class CandidateAccess(pulumi.ComponentResource):
         self.tagged = len(candidates) > max_roles
         self._buckets = (site_bucket.arn, private_bucket.arn)
         self.roles: dict[str, pulumi.Output[str]] = {}
+        self.without_principal: list[str] = []
         if self.tagged:
             self.roles[f"${{aws:PrincipalTag/{NATION_TAG}}}"] = self._role(
-                "horizon-candidates", None, principal
+                "horizon-candidates", None, shared_principal
             )
         else:
             for slug in candidates:
-                self.roles[slug] = self._role(role_name(slug), slug, principal)
+                if slug in principals:
+                    self.roles[slug] = self._role(role_name(slug), slug, principals[slug])
+                else:  # never a fallback to the account: nobody is better than anybody
+                    self.without_principal.append(slug)
         self.register_outputs({"roles": self.roles})
 
     def _role(

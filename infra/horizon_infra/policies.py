@@ -1,7 +1,8 @@
 """IAM and bucket policy documents: pure functions of ARNs, so tests read them exactly.
 
-Each candidate can change only their own nation: writes under `sites/<slug>/`, reads
-under `private/<slug>/` (their supporter lists), nothing else. Past a few hundred
+Each candidate can change only their own nation: uploads under `inbox/<slug>/` of the
+private bucket (published by the provisioner after its checks), reads of the current
+objects under `private/<slug>/` (their supporter lists), nothing else. Past a few hundred
 candidates one role per candidate meets IAM's role quota (1,000 by default, 5,000 at
 most), so the same grants can be given to one role through a session tag (ABAC).
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.targets.layout import SITES, private_prefix
+
 VERSION = "2012-10-17"
 NATION_TAG = "nation"
 TAGGED_SLUG = "${aws:PrincipalTag/nation}"  # IAM fills it in from the session tag
@@ -17,29 +20,51 @@ TAGGED_SLUG = "${aws:PrincipalTag/nation}"  # IAM fills it in from the session t
 Policy = dict[str, Any]
 
 
+INBOX = "inbox"  # private bucket: what a candidate uploads, checked then published by us
+
+
 def candidate_policy(slug: str, site_bucket_arn: str, private_bucket_arn: str) -> Policy:
-    """Write the nation's site prefix, read and list its private prefix; nothing more."""
+    """Upload to the nation's inbox, read its current private lists; nothing more.
+
+    A candidate never writes a live release or the `_current` pointer (that would skip
+    the sandbox and the legal locks): the provisioner checks the inbox with the same
+    candidate rules as `deploy` and publishes. No old object versions either: a
+    version from before an erasure must stay out of reach until the lifecycle deletes it.
+    """
+    inbox = f"{private_bucket_arn}/{INBOX}/{slug}/*"
     return {
         "Version": VERSION,
         "Statement": [
             {
-                "Sid": "WriteOwnSite",
+                "Sid": "UploadToOwnInbox",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": [f"{site_bucket_arn}/sites/{slug}/*"],
+                "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                "Resource": [inbox],
             },
             {
                 "Sid": "ReadOwnPrivateData",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [f"{private_bucket_arn}/private/{slug}/*"],
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{private_bucket_arn}/{private_prefix(slug)}*"],
             },
             {
-                "Sid": "ListOwnPrivateData",
+                "Sid": "ListOwnPrivateDataAndInbox",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
                 "Resource": [private_bucket_arn],
-                "Condition": {"StringLike": {"s3:prefix": [f"private/{slug}/*"]}},
+                "Condition": {
+                    "StringLike": {"s3:prefix": [f"{private_prefix(slug)}*", f"{INBOX}/{slug}/*"]}
+                },
+            },
+            {
+                # Explicit: no other policy attached later can undo these.
+                "Sid": "NeverLiveReleasesOrOldVersions",
+                "Effect": "Deny",
+                "Action": [
+                    *("s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion"),
+                    *("s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:PutObjectAcl"),
+                ],
+                "Resource": [f"{site_bucket_arn}/*", f"{private_bucket_arn}/private/*"],
             },
         ],
     }
@@ -51,7 +76,13 @@ def tagged_candidate_policy(site_bucket_arn: str, private_bucket_arn: str) -> Po
 
 
 def trust_policy(principal_arn: str, tagged: bool) -> Policy:
-    """Who may assume a candidate role; a tagged role also requires the nation tag."""
+    """Who may assume a candidate role.
+
+    One role per candidate: that candidate's own principal only (an IAM Identity
+    Center role, a user), never the account root. The shared (tagged) role: any
+    principal of `principal_arn`, but only with a session tag `nation` equal to the
+    caller's own principal tag, so nobody can name someone else's nation.
+    """
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"AWS": principal_arn},
@@ -59,7 +90,11 @@ def trust_policy(principal_arn: str, tagged: bool) -> Policy:
     }
     if tagged:
         statement["Action"] = ["sts:AssumeRole", "sts:TagSession"]
-        statement["Condition"] = {"StringLike": {f"aws:RequestTag/{NATION_TAG}": "?*"}}
+        statement["Condition"] = {
+            "StringEquals": {f"aws:RequestTag/{NATION_TAG}": f"${{aws:PrincipalTag/{NATION_TAG}}}"},
+            "Null": {f"aws:PrincipalTag/{NATION_TAG}": "false"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": [NATION_TAG]},
+        }
     return {"Version": VERSION, "Statement": [statement]}
 
 
@@ -84,7 +119,7 @@ def site_bucket_policy(bucket_arn: str, distribution_arns: list[str]) -> Policy:
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudfront.amazonaws.com"},
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/sites/*",
+                "Resource": f"{bucket_arn}/{SITES}*",
                 "Condition": {"StringEquals": {"AWS:SourceArn": sorted(distribution_arns)}},
             },
             tls_only(bucket_arn),
@@ -98,7 +133,7 @@ def private_bucket_policy(bucket_arn: str) -> Policy:
 
 def deployer_policy(site_bucket_arn: str, private_bucket_arn: str, kvs_arn: str) -> Policy:
     """What `provisioner deploy --target s3` needs, to attach to the CI role."""
-    objects = [f"{site_bucket_arn}/sites/*", f"{private_bucket_arn}/*"]
+    objects = [f"{site_bucket_arn}/{SITES}*", f"{private_bucket_arn}/*"]
     return {
         "Version": VERSION,
         "Statement": [
@@ -113,6 +148,12 @@ def deployer_policy(site_bucket_arn: str, private_bucket_arn: str, kvs_arn: str)
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
                 "Resource": [site_bucket_arn, private_bucket_arn],
+            },
+            {
+                "Sid": "EraseOldVersionsOfPrivateLists",  # `provisioner erase`, at once
+                "Effect": "Allow",
+                "Action": ["s3:ListBucketVersions", "s3:DeleteObjectVersion"],
+                "Resource": [private_bucket_arn, f"{private_bucket_arn}/private/*"],
             },
             {
                 "Sid": "EmailTemplates",

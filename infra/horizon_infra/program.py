@@ -34,7 +34,7 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
     us_east_1 = aws.Provider("us-east-1", region="us-east-1")  # CloudFront certificates
     zone_id, name_servers = base_zone(base, settings.zone_id)
     zones: dict[str, pulumi.Input[str]] = {**settings.zones, base: zone_id}
-    buckets = Buckets("data")
+    buckets = Buckets("data", settings.private_version_days)
     cdn = Cdn("cdn", routing, buckets.site, settings.price_class)
     email = EmailDomain("email", base, zone_id)
     intake = intake_api(cdn, base, email, settings)
@@ -51,6 +51,7 @@ def build(network: Network, settings: InfraSettings) -> dict[str, Any]:
         "distribution_ids": [d.id for d in cdn.distributions],
         "distribution_domains": [d.domain_name for d in cdn.distributions],
         "candidate_roles": access.roles,
+        "candidates_without_principal": access.without_principal,
         "deployer_policy_arn": deployer.arn,
         "name_servers": name_servers,
         "cname_by_hand": unrouted,
@@ -68,6 +69,7 @@ def _access(
         [n.slug for n in network if n.kind == "candidate"],
         buckets.site,
         buckets.private,
+        settings.candidate_principals,
         settings.candidate_principal or _account_root(),
         settings.max_candidate_roles,
     )

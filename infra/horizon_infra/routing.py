@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from provisioner.targets.layout import kvs_domain_key
+
 T = TypeVar("T")
 MAX_ALIASES = 100  # CloudFront's quota of alternate domain names per distribution
 
@@ -40,7 +42,7 @@ class Routing:
 
     def kvs_entries(self) -> dict[str, str]:
         """KeyValueStore keys the viewer function reads: custom domain -> slug."""
-        return {f"d:{site.domain}": site.slug for site in self.custom}
+        return {kvs_domain_key(site.domain): site.slug for site in self.custom}
 
 
 def under_wildcard(domain: str, base_domain: str) -> bool:

@@ -21,8 +21,15 @@ class InfraSettings:
     certificate_arn: str | None = None
     # Hosted zones of custom domains outside the base domain: zone name -> zone id.
     zones: dict[str, str] = field(default_factory=dict)
-    # Who may assume candidate roles; empty: any principal of this account allowed to.
+    # One role per candidate: the principal (IAM Identity Center role, user) of each
+    # candidate, slug -> ARN; a candidate missing here gets no role.
+    candidate_principals: dict[str, str] = field(default_factory=dict)
+    # The shared (tagged) role: whose principals may assume it, each for the nation of
+    # its own `nation` principal tag only; empty: this account's principals.
     candidate_principal: str | None = None
+    # Days an overwritten or deleted private object (an old supporter list) is kept:
+    # short, so that an erased person is gone from S3 within this window.
+    private_version_days: int = 1
     max_candidate_roles: int = DEFAULT_MAX_ROLES
     price_class: str = "PriceClass_100"  # Europe and North America edges
     # The cloud intake (horizon_infra/intake.py): its code, and how fast it takes forms.
@@ -39,7 +46,9 @@ class InfraSettings:
             zone_id=config.get("zoneId"),
             certificate_arn=config.get("certificateArn"),
             zones=dict(config.get_object("zones") or {}),
+            candidate_principals=dict(config.get_object("candidatePrincipals") or {}),
             candidate_principal=config.get("candidatePrincipal"),
+            private_version_days=config.get_int("privateVersionDays") or 1,
             max_candidate_roles=config.get_int("maxCandidateRoles") or DEFAULT_MAX_ROLES,
             price_class=config.get("priceClass") or "PriceClass_100",
             intake_package=config.get("intakePackage") or DEFAULT_INTAKE_PACKAGE,

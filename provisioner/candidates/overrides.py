@@ -74,7 +74,11 @@ def check_override(
     return [
         *_structure_problems(tree, filename),
         *_block_problems(tree, filename, chain_blocks(env, parent), name),
-        *(_name_problems(tree, filename, context_names) if context_names is not None else []),
+        *(
+            _name_problems(tree, filename, context_names | chain_globals(env, parent))
+            if context_names is not None
+            else []
+        ),
         *_html_problems(source, filename),
     ]
 
@@ -97,6 +101,31 @@ def chain_blocks(env: jinja2.Environment, name: str) -> dict[str, set[str]]:
         parent = extends.template if extends else None
         current = env.join_path(parent.value, current) if isinstance(parent, nodes.Const) else None
     return blocks
+
+
+def chain_globals(env: jinja2.Environment, name: str) -> frozenset[str]:
+    """Names the templates of `name`'s chain set at their top level (`{% set %}`,
+    `{% import %}`, macros): an override's blocks may use them too (the messages page's
+    `scripts`, `fill` and `say`)."""
+    assert env.loader is not None
+    names: set[str] = set()
+    current: str | None = name
+    for _ in range(MAX_CHAIN):
+        if current is None:
+            break
+        source, filename, _ = env.loader.get_source(env, current)
+        tree = env.parse(source, current, filename)
+        for node in tree.body:
+            if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
+                names.add(node.target.name)
+            elif isinstance(node, nodes.Import):
+                names.add(node.target)
+            elif isinstance(node, nodes.Macro):
+                names.add(node.name)
+        extends = next(tree.find_all(nodes.Extends), None)
+        parent = extends.template if extends else None
+        current = env.join_path(parent.value, current) if isinstance(parent, nodes.Const) else None
+    return frozenset(names)
 
 
 def _structure_problems(tree: nodes.Template, filename: str) -> list[Problem]:

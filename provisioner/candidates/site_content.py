@@ -83,6 +83,10 @@ class SiteContentError(NationError):
             f"{first.file}:{first.line}" if first.line else first.file,
         )
 
+    def __reduce__(self) -> tuple[type, tuple[list[Problem]]]:  # type: ignore[override]
+        # Raised in build workers: it must come back to the deploy whole, or the pool breaks.
+        return (type(self), (self.problems,))
+
 
 def load_site_content(folder: Path) -> SiteContent | None:
     """The nation's site.yaml (None when it has none); raise SiteContentError if invalid."""

@@ -2,12 +2,12 @@
 
     code,name,kind,parent,postcodes
     NL-NH,Noord-Holland,provincie,,
-    0363,Amsterdam,gemeente,NL-NH,1011 1012 1013
+    0363,Amsterdam,gemeente,NL-NH,1011 AB|1012 CD
 
 `parent` is the code of the enclosing area (empty for a top-level area); `postcodes`
-are the postcodes the area spans, separated by spaces or `|`. A postcode listed by
-several areas spans all of them (that is what makes it legal for unrelated nations to
-share it). The French geography the project ships is a file in this format.
+are the postcodes the area spans, separated by `|` (a postcode may hold a space). A
+postcode listed by several areas spans all of them (that is what makes it legal for
+unrelated nations to share it). The French geography the project ships is a file in this format.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def read_areas(lines: Iterable[str], display: str) -> list[Area]:
             problems.append(f"{display}:{line}: duplicate code {code!r} (line {seen[code]})")
             continue
         seen[code] = line
-        codes = tuple(p for p in postcodes.replace("|", " ").split() if p)
+        codes = tuple(p.strip() for p in postcodes.split("|") if p.strip())
         areas.append(Area(code, name, kind, parent or None, codes))
     known = {area.code for area in areas}
     for area in areas:

@@ -5,7 +5,8 @@
     POST /api/pledge | /api/volunteer | /api/subscribe   (form-urlencoded)
         303 to the thank-you page (after the row is committed), 422 invalid (a page
         naming each field), 404 unknown nation, 413 body over 16 KB, 403 foreign
-        Origin/Referer, 429 rate-limited (Retry-After), 415 not a form, 405 not POST
+        Origin/Referer, 429 rate-limited (Retry-After), 415 not a form, 405 not POST,
+        503 when the store failed (nothing acknowledged: the person may send again)
     GET  /api/confirm?t=TOKEN       303 to the confirmation page, 410 unknown/used/expired
     GET  /api/unsubscribe?t=TOKEN   303 to the unsubscribed page, 410 unknown
     POST /api/unsubscribe?t=TOKEN   RFC 8058 one-click: 200
@@ -168,7 +169,11 @@ class Intake:
         confirm, unsubscribe = new_token(), new_token()
         expires = datetime.fromtimestamp(self.clock(), UTC) + CONFIRM_TTL
         tokens = Tokens(token_hash(confirm), token_hash(unsubscribe), expires.isoformat())
-        self.store.add(submission, tokens)  # committed (on disk) when this returns
+        try:
+            self.store.add(submission, tokens)  # committed (on disk) when this returns
+        except Exception as exc:  # any store failure: not acknowledged, the person retries
+            log.error("intake %s %s: not stored (%s)", nation.slug, kind, type(exc).__name__)
+            return _refusal(503, ("Retry-After", "30"))
         self._send_confirmation(nation, submission, request, confirm, unsubscribe)
         log.info("intake %s %s: stored", nation.slug, kind)
         return _redirect(thanks)

@@ -26,7 +26,9 @@ HELP = ("door_to_door", "phoning", "leaflets", "social_media")
 AVAILABILITY = ("weekday_evenings", "weekends")
 CONSENT_FIELDS = {"email": "consent", "phone": "consent_phone", "sms": "consent_sms"}
 
-_HIDDEN = ("nation", "lang", "source", HONEYPOT)
+# `ref`: a pledge hunter's code; intake/referrals.py takes it out first where hunters are
+# kept (serve), and the core ignores it elsewhere, so every form is accepted everywhere.
+_HIDDEN = ("nation", "lang", "source", HONEYPOT, "ref")
 _IDENTITY = ("first_name", "last_name", "email", "phone", "postcode", *CONSENT_FIELDS.values())
 ALLOWED: dict[str, frozenset[str]] = {
     "pledge": frozenset((*_HIDDEN, *_IDENTITY, "reminder")),

@@ -135,6 +135,10 @@ GENERAL: dict[int, str] = {
     "minuut opnieuw. · Zu viele Sendungen: versuchen Sie es in einer Minute erneut. · "
     "Too many submissions: try again in a minute.",
     400: "Formulaire illisible. · Onleesbaar formulier. · Unlesbares Formular. · Unreadable form.",
+    503: "Enregistrement impossible pour l'instant : réessayez dans une minute. · "
+    "Opslaan lukt nu niet: probeer over een minuut opnieuw. · "
+    "Speichern gerade nicht möglich: versuchen Sie es in einer Minute erneut. · "
+    "Cannot save right now: try again in a minute.",
     410: "Ce lien est inconnu, déjà utilisé ou expiré : inscrivez-vous à nouveau. · "
     "Deze link is onbekend, al gebruikt of verlopen: schrijf je opnieuw in. · "
     "Dieser Link ist unbekannt, schon benutzt oder abgelaufen: bitte erneut anmelden. · "

@@ -72,7 +72,12 @@ class SmtpOutbox:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
-            raise OutboxError(f"SMTP {self.host}:{self.port} refused the message: {exc}") from exc
+            # Not str(exc): SMTPRecipientsRefused names the recipients, and this is logged.
+            code = getattr(exc, "smtp_code", None) or getattr(exc, "errno", None) or ""
+            reason = f"{type(exc).__name__} {code}".strip()
+            raise OutboxError(
+                f"SMTP {self.host}:{self.port} refused the message: {reason}"
+            ) from exc
 
 
 class SesOutbox:

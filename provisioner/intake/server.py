@@ -22,11 +22,12 @@ from starlette.middleware import Middleware
 
 from provisioner.errors import InputError
 from provisioner.intake.app import create_app
-from provisioner.intake.core import Intake
 from provisioner.intake.directory import Directory
 from provisioner.intake.emails import LocalTemplates
 from provisioner.intake.outbox import EmlOutbox, Outbox, SmtpOutbox, smtp_address
+from provisioner.intake.referrals import ReferralBook, ReferralIntake
 from provisioner.intake.sqlite_store import SqliteStore
+from provisioner.security_headers import SecurityHeadersMiddleware
 
 SECRET_ENV = "PROVISIONER_INTAKE_SECRET"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -66,15 +67,18 @@ def build_app(options: ServeOptions) -> tuple[Starlette, Directory]:
         SmtpOutbox(*smtp_address(options.smtp)) if options.smtp else EmlOutbox(options.outbox_dir)
     )
     store = SqliteStore(options.intake)
-    intake = Intake(
+    intake = ReferralIntake(  # the intake core, with pledge hunters' codes (referrals.py)
         directory,
         store,
         outbox,
         LocalTemplates(options.out / "emails"),
         secret=load_secret(options.intake),
         rate_limit=options.rate_limit,
+        book=ReferralBook(options.intake.with_name("referrals.db")),
     )
-    app = create_app(intake, sites, options.listen_hosts(), options.middleware)
+    # The one definition of the headers, also the CloudFront response headers policy.
+    headers = Middleware(SecurityHeadersMiddleware)
+    app = create_app(intake, sites, options.listen_hosts(), [headers, *options.middleware])
     return app, directory
 
 

@@ -32,9 +32,16 @@ from provisioner.intake.model import (
     TokenResult,
     Tokens,
 )
+from provisioner.intake.sqlite_writes import (
+    COLUMNS,
+    absorb,
+    confirm,
+    erase,
+    insert,
+    unsubscribe,
+)
 
 SCHEMA_VERSION = 1
-STATE_RANK = {"pending": 0, "confirmed": 1, "unsubscribed": 2}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -72,12 +79,6 @@ CREATE TABLE IF NOT EXISTS do_not_contact (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_COLUMNS = (
-    "id, kind, nation, routed_to, lang, source, first_name, last_name, email, phone, "
-    "postcode, tags, message, consents, client_hash, created_at, state, confirmed_at, "
-    "unsubscribed_at"
-)
-
 
 class SqliteStore:
     """A `Store` (see store.py) in one SQLite file; safe to share between threads."""
@@ -104,20 +105,20 @@ class SqliteStore:
 
     def add(self, submission: Submission, tokens: Tokens) -> None:
         row = (*_row(submission), tokens.confirm_hash, tokens.confirm_expires_at)
-        self._writer.run(lambda conn: _insert(conn, row, tokens.unsubscribe_hash))
+        self._writer.run(lambda conn: insert(conn, row, tokens.unsubscribe_hash))
 
     def confirm(self, confirm_hash: str, now: str) -> TokenResult | None:
-        return self._writer.run(lambda conn: _confirm(conn, confirm_hash, now))
+        return self._writer.run(lambda conn: confirm(conn, confirm_hash, now))
 
     def unsubscribe(self, unsubscribe_hash: str, now: str) -> TokenResult | None:
-        return self._writer.run(lambda conn: _unsubscribe(conn, unsubscribe_hash, now))
+        return self._writer.run(lambda conn: unsubscribe(conn, unsubscribe_hash, now))
 
     def erase(self, email: str = "", phone: str = "") -> int:
-        return self._writer.run(lambda conn: _erase(conn, email, phone))
+        return self._writer.run(lambda conn: erase(conn, email, phone))
 
     def absorb(self, submissions: Iterable[Submission], do_not_contact: DoNotContact) -> int:
         rows = [_row(s) for s in submissions]
-        return self._writer.run(lambda conn: _absorb(conn, rows, do_not_contact))
+        return self._writer.run(lambda conn: absorb(conn, rows, do_not_contact))
 
     # -- reads: own connection, a consistent snapshot ---------------------------------
 
@@ -180,7 +181,7 @@ def read_snapshot(path: Path) -> Snapshot:
 def _submissions(conn: sqlite3.Connection, state: State | None) -> list[Submission]:
     where, args = ("WHERE state = ?", (state,)) if state else ("", ())
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY created_at, id", args
+        f"SELECT {COLUMNS} FROM submissions {where} ORDER BY created_at, id", args
     ).fetchall()
     return [_submission(row) for row in rows]
 
@@ -237,107 +238,3 @@ def _submission(row: tuple[Any, ...]) -> Submission:
         confirmed_at=confirmed_at,
         unsubscribed_at=unsub_at,
     )
-
-
-def _insert(conn: sqlite3.Connection, row: tuple[Any, ...], unsubscribe_hash: str) -> None:
-    marks = ", ".join("?" * (len(row) + 1))
-    conn.execute(
-        f"INSERT INTO submissions ({_COLUMNS}, confirm_hash, confirm_expires_at, "
-        f"unsubscribe_hash) VALUES ({marks})",
-        (*row, unsubscribe_hash),
-    )
-
-
-def _bump(conn: sqlite3.Connection) -> None:
-    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-
-
-def _result(conn: sqlite3.Connection, where: str, value: str) -> TokenResult | None:
-    found = conn.execute(
-        f"SELECT id, nation, lang, kind, state FROM submissions WHERE {where} = ?", (value,)
-    ).fetchone()
-    return TokenResult(*found) if found else None
-
-
-def _confirm(conn: sqlite3.Connection, confirm_hash: str, now: str) -> TokenResult | None:
-    # Single use: the hash is cleared as the submission is confirmed.
-    found = conn.execute(
-        "SELECT id, email FROM submissions WHERE confirm_hash = ? AND state = 'pending' "
-        "AND confirm_expires_at > ?",
-        (confirm_hash, now),
-    ).fetchone()
-    if found is None:
-        return None
-    submission_id, email = found
-    conn.execute(
-        "UPDATE submissions SET state = 'confirmed', confirmed_at = ?, confirm_hash = NULL "
-        "WHERE id = ?",
-        (now, submission_id),
-    )
-    # Confirming proves the address is theirs and is a new consent: it lifts an earlier
-    # unsubscribe of that address (never of a phone, which the link does not prove).
-    conn.execute("DELETE FROM do_not_contact WHERE contact = ? AND channel = 'email'", (email,))
-    _bump(conn)
-    return _result(conn, "id", submission_id)
-
-
-def _unsubscribe(conn: sqlite3.Connection, unsubscribe_hash: str, now: str) -> TokenResult | None:
-    found = conn.execute(
-        "SELECT email, phone FROM submissions WHERE unsubscribe_hash = ?", (unsubscribe_hash,)
-    ).fetchone()
-    if found is None:
-        return None
-    email, phone = found
-    for contact, channel in ((email, "email"), (phone, "phone")):
-        if contact:
-            conn.execute(
-                "INSERT OR IGNORE INTO do_not_contact VALUES (?, ?, ?)", (contact, channel, now)
-            )
-    # Every submission of the person: one unsubscribe covers all their sign-ups.
-    conn.execute(
-        "UPDATE submissions SET state = 'unsubscribed', unsubscribed_at = ?, "
-        "confirm_hash = NULL WHERE state != 'unsubscribed' AND "
-        "(unsubscribe_hash = ? OR (email != '' AND email = ?) OR (phone != '' AND phone = ?))",
-        (now, unsubscribe_hash, email, phone),
-    )
-    _bump(conn)
-    return _result(conn, "unsubscribe_hash", unsubscribe_hash)
-
-
-def _erase(conn: sqlite3.Connection, email: str, phone: str) -> int:
-    if not email and not phone:
-        return 0
-    cursor = conn.execute(
-        "DELETE FROM submissions WHERE (? != '' AND email = ?) OR (? != '' AND phone = ?)",
-        (email, email, phone, phone),
-    )
-    _bump(conn)
-    return cursor.rowcount
-
-
-def _absorb(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dnc: DoNotContact) -> int:
-    changed = 0
-    for row in rows:
-        known = conn.execute("SELECT state FROM submissions WHERE id = ?", (row[0],)).fetchone()
-        if known is None:
-            _insert_absorbed(conn, row)
-            changed += 1
-        elif STATE_RANK[row[16]] > STATE_RANK[known[0]]:
-            conn.execute(
-                "UPDATE submissions SET state = ?, confirmed_at = ?, unsubscribed_at = ? "
-                "WHERE id = ?",
-                (row[16], row[17], row[18], row[0]),
-            )
-            changed += 1
-    for contacts, channel in ((dnc.emails, "email"), (dnc.phones, "phone")):
-        conn.executemany(
-            "INSERT OR IGNORE INTO do_not_contact VALUES (?, ?, '')",
-            [(contact, channel) for contact in sorted(contacts)],
-        )
-    _bump(conn)
-    return changed
-
-
-def _insert_absorbed(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
-    marks = ", ".join("?" * len(row))
-    conn.execute(f"INSERT INTO submissions ({_COLUMNS}) VALUES ({marks})", row)

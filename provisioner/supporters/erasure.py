@@ -105,7 +105,7 @@ class Person:
             return token == self.value
         if self.kind == "email":
             return token.lower() == self.value
-        digits = _NON_DIGITS.sub("", self.value)[2:]  # after the country code
+        digits = _NON_DIGITS.sub("", self.value)[-7:]  # in any national or intl. form
         if digits not in _NON_DIGITS.sub("", token):
             return False  # cheap: only a cell holding the digits can be that number
         try:

@@ -93,10 +93,10 @@ def build_index(
     chains: dict[str, tuple[str, ...]] = {}
     ambiguous: set[str] = set()
     for postcode, claimants in claims.items():
-        lineage = _chain(postcode, claimants, lineages, geography)
+        lineage, shared = _chain(postcode, claimants, lineages, geography)
         if not lineage:
             continue  # unrelated roots share it: nobody may have its supporters
-        if lineage[0] not in claimants:
+        if shared:
             ambiguous.add(postcode)
         chains[postcode] = lineage
     if geography is not None and area_owner:
@@ -121,13 +121,14 @@ def _chain(
     claimants: list[str],
     lineages: dict[str, tuple[str, ...]],
     geography: Geography | None,
-) -> tuple[str, ...]:
-    """The deepest claimant and its ancestors, or the claimants' nearest common ancestor."""
+) -> tuple[tuple[str, ...], bool]:
+    """The deepest claimant and its ancestors, or (when unrelated nations claim the
+    postcode: True) the claimants' nearest common ancestor and its ancestors."""
     deepest = max(sorted(claimants), key=lambda slug: len(lineages[slug]))
     chain = lineages[deepest]
     strangers = [slug for slug in claimants if slug not in chain]
     if not strangers:
-        return chain
+        return chain, False
     if geography is None or len(geography.areas_of_postcode.get(postcode, ())) < 2:
         raise SupporterConfigError(
             f"postcode {postcode} is claimed by both {deepest!r} and {strangers[0]!r}, "
@@ -137,7 +138,7 @@ def _chain(
     for slug in strangers:
         shared &= set(lineages[slug])
     # Nearest common ancestor; none at all (two roots) leaves the rows unassigned.
-    return tuple(slug for slug in chain if slug in shared)
+    return tuple(slug for slug in chain if slug in shared), True
 
 
 def _area_chains(

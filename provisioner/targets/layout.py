@@ -8,9 +8,11 @@
                     live/<index>-of-<count>.json      live-release index of one shard layout
                     locks/deploy-<index>.json         the deploy lock of one shard (lease)
     KeyValueStore   r:<slug>                          the release the edge serves
+                    d:<domain>                        a custom domain's slug (infra/ writes it)
 
-The CloudFront viewer function and the IAM policies of `infra/` name the same prefixes:
-change them here and there together.
+The Pulumi program of `infra/` takes its prefixes from here too: the IAM and bucket
+policies, and the CloudFront viewer function, whose JavaScript gets these constants
+rendered in (infra/horizon_infra/cdn.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ MANIFESTS = "manifests/"
 EMAILS = "emails/"
 LIVE = "live/"
 LOCKS = "locks/"
-KVS_RELEASE_KEY = "r:{slug}"
+KVS_RELEASE_PREFIX = "r:"
+KVS_DOMAIN_PREFIX = "d:"
 
 
 def site_prefix(slug: str) -> str:
@@ -70,4 +73,8 @@ def lock_key(index: int) -> str:
 
 
 def kvs_release_key(slug: str) -> str:
-    return KVS_RELEASE_KEY.format(slug=slug)
+    return f"{KVS_RELEASE_PREFIX}{slug}"
+
+
+def kvs_domain_key(domain: str) -> str:
+    return f"{KVS_DOMAIN_PREFIX}{domain}"

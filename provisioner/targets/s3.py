@@ -32,7 +32,7 @@ from provisioner.ratelimit import RateLimits, shared_limits
 from provisioner.shard import RunScope
 from provisioner.targets import layout
 from provisioner.targets.aws import Aws, S3Settings, publish_errors
-from provisioner.targets.base import PublishResult, Target, new_release_id
+from provisioner.targets.base import PublishResult, Scrubber, Target, new_release_id
 from provisioner.targets.kvs import ReleaseStore
 from provisioner.targets.s3run import S3Run
 
@@ -173,6 +173,15 @@ class S3Target(Target):
             else:
                 self._put(self.site, key, data, cache_control(path))
 
+    def put_private(self, key: str, data: bytes) -> None:
+        self._put(self.private, key, data, PRIVATE_CACHE, ServerSideEncryption="AES256")
+
+    def manifest(self, slug: str, release: str) -> dict[str, str]:
+        return self._manifest(slug, release)
+
+    def put_manifest(self, slug: str, release: str, manifest: dict[str, str]) -> None:
+        self._put_json(self.private, f"manifests/{slug}/{release}.json", manifest)
+
     def _put_private(self, slug: str, files: dict[str, bytes], same: set[str]) -> None:
         for path, data in files.items():
             if f"private/{path}" not in same:  # kept in place: an unchanged file is there
@@ -253,6 +262,12 @@ class S3Target(Target):
         public = {e: d for e, d in chosen.items() if not e.startswith("private/")}
         private = {e: d for e, d in live.items() if e.startswith("private/")}
         self._put_json(self.private, layout.manifest_key(slug, release), public | private)
+
+    def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
+        from provisioner.targets.s3_erase import scrub_private  # only `erase` needs it
+
+        with publish_errors("erase from the private bucket", self.aws.redact):
+            return scrub_private(self, scrub)
 
     def deployed_slugs(self) -> set[str]:
         with publish_errors("list deployed nations", self.aws.redact):

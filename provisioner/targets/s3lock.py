@@ -154,7 +154,7 @@ class S3Lock:
     def release(self) -> None:
         self._stop.set()
         if self._renewer is not None:
-            self._renewer.join(timeout=5)
+            self._renewer.join()  # a renewal in flight changes the ETag the delete names
         if self.etag is None or self.lost:
             return
         try:

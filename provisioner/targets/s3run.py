@@ -80,6 +80,8 @@ class S3Run:
         if self.lock is None:
             return
         try:
+            if self.lock.lost:  # someone took over: leave the pending marks for the next run
+                return
             if not self.index.exclusive:
                 self.index.refresh()
             self.index.save()

@@ -1,0 +1,59 @@
+"""Writes `reports/network.html`: after each deploy, and on `provisioner status --html`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from provisioner.errors import ProvisionerError
+from provisioner.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
+from provisioner.netview_html import write_network
+from provisioner.network import Network
+from provisioner.spec import load_network
+from provisioner.state import State
+
+
+def spec_kinds(spec: Path | None, blueprints: Path | None = None) -> dict[str, str]:
+    """Each nation's kind from the spec; {} when it cannot be read (the view then
+    guesses kinds from blueprints, and still shows every nation the state knows)."""
+    if spec is None or not spec.is_file():
+        return {}
+    try:
+        return kinds_of(load_network(spec, blueprints))
+    except ProvisionerError:
+        return {}
+
+
+def kinds_of(network: Network) -> dict[str, str]:
+    return {nation.slug: nation.kind for nation in network}
+
+
+def write_network_report(
+    state: State, reports_dir: Path, kinds: dict[str, str], intake: IntakeCounts | None = None
+) -> Path:
+    """The network view of `state` with `intake`'s counts (none: zero), as HTML."""
+    view = view_from_state(state, kinds, intake or NoIntake())
+    return write_network(view, reports_dir)
+
+
+def network_html(state: State, reports_dir: Path, spec: Path, intake: Path | None) -> Path:
+    """`status --html`: kinds from the spec when it loads, counts from the intake store."""
+    store_path = intake or spec.parent / "data" / "intake.db"
+    with intake_counts(store_path) as counts:
+        return write_network_report(state, reports_dir, spec_kinds(spec), counts)
+
+
+@contextmanager
+def intake_counts(path: Path) -> Iterator[IntakeCounts]:
+    """Counts from the SQLite intake store at `path`; zero counts when there is none yet."""
+    if not path.is_file():
+        yield NoIntake()
+        return
+    from provisioner.intake.sqlite_store import SqliteStore  # only when there is intake
+
+    store = SqliteStore(path)
+    try:
+        yield StoreCounts(store)
+    finally:
+        store.close()

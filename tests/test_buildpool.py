@@ -1,0 +1,93 @@
+"""BuildPool decides how builds run: forking, and where supporter lists are built."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from helpers import mini_blueprints, nation, write_spec
+
+from provisioner import buildpool
+from provisioner.audience import Audience
+from provisioner.buildpool import BuildPool, _Worker
+from provisioner.candidates.problems import Problem
+from provisioner.candidates.site_content import SiteContentError
+from provisioner.deploy import Project, load, make_builder
+from provisioner.errors import NationError
+from provisioner.supporters.generate import generate
+
+CODES = ["4000", "4020", "4030", "4031", "4032", "4040", "4041", "4042"]
+
+
+def supporters_loaded_in_worker() -> bool:
+    builder = _Worker.builder
+    assert builder is not None
+    audience = builder.audience
+    return isinstance(audience, Audience) and audience.loaded
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    mini_blueprints(tmp_path)
+    sections = [nation(f"s{i}", "hq", geo={"postcodes": [code]}) for i, code in enumerate(CODES)]
+    generate(tmp_path / "data", [(code, "fr") for code in CODES], count=80)
+    return Project(
+        spec=write_spec(tmp_path, [nation("hq"), *sections]),
+        out=tmp_path / "build",
+        supporters=tmp_path / "data" / "supporters.csv",
+    )
+
+
+@pytest.mark.parametrize(("limit", "in_workers"), [(2**30, True), (0, False)])
+def test_the_export_is_read_before_forking_only_when_workers_build_the_lists(
+    project: Project, monkeypatch: pytest.MonkeyPatch, limit: int, in_workers: bool
+) -> None:
+    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", limit)
+    network = load(project)
+    builder = make_builder(project, network)
+    pool = BuildPool(builder, processes=2, builds=buildpool.MIN_FOR_PROCESSES, read_supporters=True)
+    try:
+        assert pool.lists_in_workers is in_workers
+        assert pool._pool is not None, "enough builds to fork"
+        # Workers hold the rows only when they build the lists; this process always does.
+        assert pool._pool.submit(supporters_loaded_in_worker).result() is in_workers
+        assert isinstance(builder.audience, Audience) and builder.audience.loaded
+        build = pool.build(network.nations["s1"], "f")
+        assert (build.files["private"], build.counts) == builder.private_files(
+            network.nations["s1"]
+        )
+        assert build.counts["supporters"] > 0
+    finally:
+        pool.close()
+    assert _Worker.builder is None  # the parent never holds a worker's builder
+
+
+def test_live_lists_are_reused_without_building_any(project: Project) -> None:
+    network = load(project)
+    builder = make_builder(project, network)
+    pool = BuildPool(builder, processes=1, builds=1, read_supporters=False)
+    live = ({"supporters.csv": b"id\n"}, {"supporters": 0})
+    build = pool.build(network.nations["s1"], "f", live=lambda: live)
+    assert build.files["private"] == live[0] and build.counts == live[1]
+    assert isinstance(builder.audience, Audience) and not builder.audience.loaded
+    gone = pool.build(network.nations["s1"], "f", live=lambda: None)  # unreadable: rebuilt
+    assert (gone.files["private"], gone.counts) == builder.private_files(network.nations["s1"])
+    assert gone.counts["supporters"] > 0
+
+
+class ThreePartError(NationError):
+    """Its __init__ does not match NationError's pickling: it cannot be unpickled."""
+
+    def __init__(self, a: str, b: str, c: str):
+        super().__init__(a + b + c, "nations/x/overrides/pages/home.html.j2:3")
+
+
+def test_an_error_that_cannot_travel_back_from_a_worker_is_sent_as_a_nation_error() -> None:
+    sent = pickle.loads(pickle.dumps(buildpool._portable(ThreePartError("a", "b", "c"))))
+    assert isinstance(sent, NationError) and not sent.transient
+    assert str(sent) == "nations/x/overrides/pages/home.html.j2:3: ThreePartError: abc"
+    problems = [Problem("nations/x/site.yaml", 2, "colour: unknown field")]
+    kept = buildpool._portable(SiteContentError(problems))
+    assert type(kept) is SiteContentError
+    assert pickle.loads(pickle.dumps(kept)).problems == problems
