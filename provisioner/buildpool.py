@@ -43,8 +43,9 @@ MIN_FOR_PROCESSES = 16  # below this many builds, forking costs more than it sav
 # otherwise end up with its own copy of every row (copy-on-write pages touched by
 # reference counting), about 0.5 GB per worker at a million supporters.
 LISTS_IN_WORKERS_MAX = 64 * 2**20
-# A worker is killed this long after it started a build: twice the nation's render
-# budget plus a margin, as the build also writes the nation's supporter lists.
+# A worker still rendering this long after it started a build is killed: twice the
+# nation's render budget plus a margin. Its supporter lists, made after rendering, are
+# not timed (the HQ's take long on a loaded machine, and no candidate code runs there).
 KILL_MARGIN_S = 10.0
 
 # A nation's live private lists and their counts, or None when they cannot be read.
@@ -63,10 +64,14 @@ def _serve(builder: Builder, conn: Connection) -> None:
             return
         slug, fingerprint, with_private = request
         try:
-            reply: tuple[str, Any] = (
-                "ok",
-                builder.build(builder.network.nations[slug], fingerprint, with_private),
-            )
+            nation = builder.network.nations[slug]
+            build = builder.build(nation, fingerprint, with_private=False)
+            # Rendering is over: the deadline, which is the render budget's backstop,
+            # stops here. Supporter lists take as long as the export is large.
+            conn.send(("rendered", None))
+            if with_private:
+                build.set_private(*builder.private_files(nation))
+            reply: tuple[str, Any] = ("ok", build)
         except Exception as exc:  # the nation fails, the worker carries on
             reply = ("error", _portable(exc))
         try:
@@ -193,6 +198,8 @@ class _Workers:
                     "nations.yaml); its worker process was stopped"
                 )
             status, value = child.conn.recv()
+            if status == "rendered":
+                status, value = child.conn.recv()
         except (EOFError, OSError) as exc:
             child = self._replace(child)
             raise WorkerCrashed(f"the build process of {nation.slug} died: {exc!r}") from exc

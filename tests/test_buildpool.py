@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import mini_blueprints, nation, write_spec
@@ -81,3 +83,31 @@ def test_an_error_that_cannot_travel_back_from_a_worker_is_sent_as_a_nation_erro
     kept = buildpool._portable(SiteContentError(problems))
     assert type(kept) is SiteContentError
     assert pickle.loads(pickle.dumps(kept)).problems == problems
+
+
+def test_slow_supporter_lists_in_a_worker_are_not_cut_by_the_render_deadline(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker deadline backs up the render budget; the HQ's lists on a loaded machine
+    once took longer than it and the HQ failed, although no template ran long."""
+    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 2**30)
+    monkeypatch.setattr(buildpool, "KILL_MARGIN_S", 0.0)
+    network = load(project)
+    hq = network.nations["hq"]
+    # The worker is killed 0.5 s into rendering.
+    object.__setattr__(hq, "budgets", hq.budgets.model_copy(update={"render_seconds": 0.25}))
+    builder = make_builder(project, network)
+    lists = builder.private_files
+
+    def slow_lists(nation: Any) -> Any:
+        time.sleep(1.0)  # past the deadline, after rendering
+        return lists(nation)
+
+    monkeypatch.setattr(builder, "private_files", slow_lists)
+    pool = BuildPool(builder, processes=2, builds=buildpool.MIN_FOR_PROCESSES, read_supporters=True)
+    try:
+        assert pool._workers is not None and pool.lists_in_workers
+        build = pool.build(hq, "f")
+        assert build.counts["supporters"] == lists(hq)[1]["supporters"] > 0
+    finally:
+        pool.close()
