@@ -70,12 +70,12 @@ def test_sample_network_deploys_then_is_unchanged(sample: Path) -> None:
 
 def assert_every_nation_has_its_messages_page(sample: Path, slugs: list[str]) -> None:
     """Each language's "pass the word" page: 2+ variants, 2+ follow-ups, its own place."""
-    paths = {"fr": "faire-passer.html", "nl": "doorgeven.html"}
     for slug in slugs:
         manifest = json.loads((sample / "build" / "sites" / slug / "nation.json").read_text())
         place = manifest["geo"]["municipality"] or manifest["geo"]["province"]
-        for lang in manifest["languages"]:
-            page = (sample / "build" / "sites" / slug / lang / paths[lang]).read_text()
+        for lang in manifest["languages"]:  # fr, nl and, in the German-speaking east, de
+            path = manifest["pages"]["messages"][lang]
+            page = (sample / "build" / "sites" / slug / path).read_text()
             assert page.count('data-message-kind="variant"') >= 2, (slug, lang)
             assert page.count('data-message-kind="follow-up"') >= 2, (slug, lang)
             assert page.count('data-message-kind="first"') == 1, (slug, lang)
