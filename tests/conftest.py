@@ -7,6 +7,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from s3_support import MotoServer, Proxy
+
 # In CI everything a test needs is installed (.ci/run: chromium, node), so a skip can
 # only mean a test silently stopped running: there it is a failure.
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -20,3 +22,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (CI={os.environ['CI']}), which must run it: {reason}"
+
+
+# A real S3/SES endpoint (moto's server on loopback) and a counting proxy in front of it,
+# one per test module that asks for them.
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(moto: MotoServer) -> Iterator[Proxy]:
+    counting = Proxy(moto.port)
+    yield counting
+    counting.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,20 +26,6 @@ from provisioner.targets.s3 import S3Target
 from provisioner.targets.s3lock import S3Lock
 
 REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[Proxy]:
-    counting = Proxy(moto.port)
-    yield counting
-    counting.stop()
 
 
 @pytest.fixture

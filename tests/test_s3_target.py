@@ -29,20 +29,6 @@ ACCESS_KEY = "AKIAPROVISIONERTEST1"
 SECRET_KEY = "provisioner/test/secret+never+printed"
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[Proxy]:
-    counting = Proxy(moto.port)
-    yield counting
-    counting.stop()
-
-
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
