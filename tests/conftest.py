@@ -2,12 +2,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+if TYPE_CHECKING:
+    from s3_support import MotoServer, Proxy
 
-from s3_support import MotoServer, Proxy
+sys.path.insert(0, str(Path(__file__).parent))
 
 # In CI everything a test needs is installed (.ci/run: chromium, node), so a skip can
 # only mean a test silently stopped running: there it is a failure.
@@ -26,15 +28,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # A real S3/SES endpoint (moto's server on loopback) and a counting proxy in front of it,
 # one per test module that asks for them.
+# s3_support is imported inside: test_ci_skips runs this conftest in a bare folder.
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
+def moto() -> Iterator["MotoServer"]:
+    from s3_support import MotoServer
+
     server = MotoServer()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def proxy(moto: MotoServer) -> Iterator[Proxy]:
+def proxy(moto: "MotoServer") -> Iterator["Proxy"]:
+    from s3_support import Proxy
+
     counting = Proxy(moto.port)
     yield counting
     counting.stop()
