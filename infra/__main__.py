@@ -4,7 +4,7 @@ import pulumi
 from horizon_infra.program import build
 from horizon_infra.settings import InfraSettings
 
-from provisioner.spec import load_network
+from provisioner.spec.load import load_network
 
 settings = InfraSettings.from_config()
 network = load_network(settings.spec)  # validated exactly as `provisioner deploy` does

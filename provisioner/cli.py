@@ -19,18 +19,13 @@ from rich.text import Text
 from provisioner import __version__
 from provisioner.cli_intake import intake_group, serve_command
 from provisioner.cli_intake_pull import pull_command
-from provisioner.deploy import Project, deploy, load, plan_project, rollback
-from provisioner.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.errors import ProvisionerError
-from provisioner.junit import write_junit
-from provisioner.merge import merge_reports
-from provisioner.network_report import network_html
-from provisioner.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
-from provisioner.plan import as_json as plan_json
-from provisioner.recap import recap
-from provisioner.report import regenerate, write_reports
-from provisioner.shard import parse_shard
-from provisioner.status import (
+from provisioner.report.junit import write_junit
+from provisioner.report.merge import merge_reports
+from provisioner.report.network_report import network_html
+from provisioner.report.recap import recap
+from provisioner.report.report import regenerate, write_reports
+from provisioner.report.status import (
     history_table,
     nation_status,
     open_state,
@@ -38,6 +33,11 @@ from provisioner.status import (
     status_json,
     status_table,
 )
+from provisioner.run.deploy import Project, deploy, load, plan_project, rollback
+from provisioner.run.engine import STATUSES, NationResult, Options, budget_from
+from provisioner.run.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
+from provisioner.run.plan import as_json as plan_json
+from provisioner.run.shard import parse_shard
 from provisioner.targets import make_target
 
 spec_option = click.option(
@@ -295,8 +295,8 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     erasure ledger as a hash and removed from every private file; no later deploy
     exports them, even while the central export still holds them.
     """
-    from provisioner.erase import erase, person_from
     from provisioner.intake.sqlite_store import SqliteStore
+    from provisioner.run.erase import erase, person_from
 
     given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
     given = [(kind, value) for kind, value in given if value]

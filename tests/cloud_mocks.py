@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "infra"))
 
 from horizon_infra.settings import InfraSettings  # noqa: E402
 
-from provisioner.network import Network  # noqa: E402
+from provisioner.spec.network import Network  # noqa: E402
 
 ACCOUNT = "123456789012"
 

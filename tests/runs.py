@@ -18,8 +18,8 @@ import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
 from provisioner.cli import main
-from provisioner.deploy import Project, deploy
-from provisioner.engine import Options
+from provisioner.run.deploy import Project, deploy
+from provisioner.run.engine import Options
 
 BROKEN = "{% block intro %}{{ oops }}{% endblock %}"
 CHANGED = "{% block intro %}<p>new intro</p>{% endblock %}"

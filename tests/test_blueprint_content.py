@@ -18,11 +18,11 @@ import pytest
 import yaml
 from helpers import write_spec
 
-from provisioner.blueprints import Catalog
-from provisioner.build import Builder
-from provisioner.deploy import Project, load, make_builder
-from provisioner.network import Nation
-from provisioner.renderplan import EMAIL, PAGE, Output
+from provisioner.render.blueprints import Catalog
+from provisioner.render.build import Builder
+from provisioner.render.renderplan import EMAIL, PAGE, Output
+from provisioner.run.deploy import Project, load, make_builder
+from provisioner.spec.network import Nation
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"

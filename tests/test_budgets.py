@@ -17,12 +17,12 @@ import pytest
 import yaml
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
-from provisioner import budgets
 from provisioner.candidates.check import check_nation
-from provisioner.deploy import Project, deploy, load
-from provisioner.engine import Options
 from provisioner.errors import SpecError
-from provisioner.models import Budgets
+from provisioner.render import budgets
+from provisioner.run.deploy import Project, deploy, load
+from provisioner.run.engine import Options
+from provisioner.spec.models import Budgets
 
 HOME = "nations/liege/overrides/pages/home.html.j2"
 NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -158,7 +158,7 @@ def test_a_stuck_worker_is_killed_and_replaced(
 ) -> None:
     # A template stuck in one long call (which no loop tick can interrupt) is simulated
     # by turning the tick off before the workers are forked: only the kill is left.
-    from provisioner import buildpool
+    from provisioner.run import buildpool
 
     monkeypatch.setattr(budgets, "tick", lambda: None)
     monkeypatch.setattr(buildpool, "KILL_MARGIN_S", 1.0)
@@ -188,7 +188,7 @@ def test_a_normal_site_is_far_below_every_budget(tmp_path: Path) -> None:
 
 
 def test_the_lock_probe_sees_a_held_lock(tmp_path: Path) -> None:
-    from provisioner.lock import deploy_lock
+    from provisioner.run.lock import deploy_lock
 
     with deploy_lock(tmp_path / ".deploy.lock", "test"):
         assert not lock_is_free(tmp_path / ".deploy.lock")

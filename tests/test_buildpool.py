@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from helpers import mini_blueprints, nation, write_spec
 
-from provisioner import buildpool
-from provisioner.audience import Audience
-from provisioner.buildpool import BuildPool
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.site_content import SiteContentError
-from provisioner.deploy import Project, load, make_builder
 from provisioner.errors import NationError
+from provisioner.run import buildpool
+from provisioner.run.buildpool import BuildPool
+from provisioner.run.deploy import Project, load, make_builder
+from provisioner.supporters.audience import Audience
 from provisioner.supporters.generate import generate
 
 CODES = ["4000", "4020", "4030", "4031", "4032", "4040", "4041", "4042"]

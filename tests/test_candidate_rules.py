@@ -20,8 +20,8 @@ from helpers import build_file_tree, copy_sample_network, mini_blueprints, natio
 
 from provisioner.candidates.check import check_nation
 from provisioner.candidates.preview import SiteState
-from provisioner.deploy import Project, deploy
-from provisioner.engine import Options
+from provisioner.run.deploy import Project, deploy
+from provisioner.run.engine import Options
 
 HOME = "nations/liege/overrides/pages/home.html.j2"
 ASSETS = "nations/liege/assets"

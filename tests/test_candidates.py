@@ -15,9 +15,9 @@ from provisioner.candidates.check import check_nation
 from provisioner.candidates.output import MAX_IMAGE_BYTES
 from provisioner.candidates.scaffold import NewNation, new_nation, scaffold_folder
 from provisioner.candidates.scope import scope_problems
-from provisioner.deploy import Project, deploy, load, make_builder
-from provisioner.engine import Options
 from provisioner.errors import InputError, SpecError
+from provisioner.run.deploy import Project, deploy, load, make_builder
+from provisioner.run.engine import Options
 
 REPO = Path(__file__).resolve().parents[1]
 HOME = "nations/liege/overrides/pages/home.html.j2"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from runs import VALIDATOR, Invoke, TwoRuns, invoker, small_network, two_runs
 
-from provisioner.deploy import Project, deploy, rollback
-from provisioner.engine import Options
-from provisioner.shard import Shard
+from provisioner.run.deploy import Project, deploy, rollback
+from provisioner.run.engine import Options
+from provisioner.run.shard import Shard
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
-from provisioner.build import Build
-from provisioner.deploy import Project, deploy
-from provisioner.engine import Options
 from provisioner.errors import InputError, PublishError
+from provisioner.render.build import Build
+from provisioner.run.deploy import Project, deploy
+from provisioner.run.engine import Options
 from provisioner.supporters.generate import generate
 from provisioner.targets.base import PublishResult
 from provisioner.targets.local import LocalTarget

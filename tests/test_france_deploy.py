@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from provisioner.blueprints import Catalog
-from provisioner.build import Builder
-from provisioner.spec import load_network
+from provisioner.render.blueprints import Catalog
+from provisioner.render.build import Builder
+from provisioner.spec.load import load_network
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
 

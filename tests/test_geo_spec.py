@@ -11,7 +11,7 @@ from helpers import NETWORK, REPO, build_file_tree, mini_blueprints, nation, wri
 
 from provisioner.errors import SpecError
 from provisioner.geo import load_geography
-from provisioner.spec import load_network
+from provisioner.spec.load import load_network
 from provisioner.supporters import Supporter, build_index, segment
 
 FR = {**NETWORK, "country": "FR"}

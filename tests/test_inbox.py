@@ -12,7 +12,7 @@ from helpers import copy_sample_network
 from s3_support import MotoServer
 
 from provisioner.candidates.inbox import S3Inbox, path_problems, take_inbox
-from provisioner.deploy import Project, load
+from provisioner.run.deploy import Project, load
 
 GOOD = '{% block intro %}<p class="lead">Bonjour Anderlecht.</p>{% endblock %}'
 HOSTILE = "{% block intro %}<script>fetch('/api')</script>{% endblock %}"

@@ -27,9 +27,9 @@ from horizon_infra.routing import MAX_ALIASES, plan_routing, under_wildcard
 from horizon_infra.settings import InfraSettings
 from policy_eval import allowed, may_assume
 
-from provisioner.network import Network
-from provisioner.security_headers import security_headers
-from provisioner.spec import load_network
+from provisioner.render.security_headers import security_headers
+from provisioner.spec.load import load_network
+from provisioner.spec.network import Network
 from provisioner.targets.aws import resolve_settings
 
 # pulumi_aws warns about its own deprecated classes as it loads them (not ours: we use

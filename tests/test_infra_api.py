@@ -19,8 +19,8 @@ from cloud_mocks import ACCOUNT, REPO, Recorder, run_entry_point, run_program
 from helpers import nation, write_spec
 from horizon_infra.settings import InfraSettings
 
-from provisioner.network import Network
-from provisioner.spec import load_network
+from provisioner.spec.load import load_network
+from provisioner.spec.network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
 

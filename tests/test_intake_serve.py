@@ -30,7 +30,7 @@ from intake_support import (
 
 from provisioner.intake.sqlite_store import SqliteStore
 from provisioner.intake.tokens import keyed_hash
-from provisioner.security_headers import security_headers
+from provisioner.render.security_headers import security_headers
 
 
 @pytest.fixture(scope="module")

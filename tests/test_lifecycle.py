@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
-from provisioner.deploy import Project, deploy, plan_project, rollback
-from provisioner.engine import Options
 from provisioner.errors import LockError
-from provisioner.lock import deploy_lock
+from provisioner.run.deploy import Project, deploy, plan_project, rollback
+from provisioner.run.engine import Options
+from provisioner.run.lock import deploy_lock
 
 CLI = [sys.executable, "-m", "provisioner"]
 
@@ -99,7 +99,7 @@ def test_lock_of_a_dead_process_is_taken_over(project: Project) -> None:
     project.out.mkdir(parents=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import time,sys\n"
-         "from pathlib import Path\nfrom provisioner.lock import deploy_lock\n"
+         "from pathlib import Path\nfrom provisioner.run.lock import deploy_lock\n"
          f"with deploy_lock(Path({str(project.out / '.deploy.lock')!r}), 'x'):\n"
          "    print('locked', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,

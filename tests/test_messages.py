@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from helpers import build_file_tree, copy_sample_network
 
-from provisioner.blueprints import Catalog
 from provisioner.errors import BlueprintError
-from provisioner.messages import MessageBook, format_date
-from provisioner.rendering import make_environment
+from provisioner.render.blueprints import Catalog
+from provisioner.render.messages import MessageBook, format_date
+from provisioner.render.rendering import make_environment
 from provisioner.supporters.generate import generate
 
 SUBSET = ["hq", "prov-hainaut", "gent", "anderlecht", "liege", "marie-dubois", "jan-peeters"]

@@ -20,7 +20,7 @@ from test_dashboard import CHROMIUM, CHROMIUM_ARGS
 
 from provisioner.intake.model import DoNotContact, Submission
 from provisioner.intake.sqlite_store import SqliteStore
-from provisioner.netview import DailyCount, Failure, network_view
+from provisioner.report.netview import DailyCount, Failure, network_view
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 # (nation, kind, days ago, how many): leaves, their parents and an unknown nation.

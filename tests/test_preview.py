@@ -16,7 +16,7 @@ import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
 from provisioner.candidates.preview import PreviewServer, inject
-from provisioner.deploy import Project
+from provisioner.run.deploy import Project
 
 HOME = "nations/liege/overrides/pages/home.html.j2"
 DEADLINE_S = 15  # file watching is asynchronous; generous for loaded CI machines

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from provisioner.ratelimit import DEFAULT_RATES, RateLimits, TokenBucket, shared_limits
+from provisioner.targets.ratelimit import DEFAULT_RATES, RateLimits, TokenBucket, shared_limits
 
 
 class FakeClock:

@@ -164,7 +164,7 @@ def test_ref_field_with_a_bad_shape_is_dropped_not_refused(network: Network) -> 
 def test_hunter_list_counts_confirmed_only_and_neutralises_formulas() -> None:
     from types import SimpleNamespace as Row
 
-    from provisioner.hunters import HunterSource
+    from provisioner.supporters.hunters import HunterSource
 
     def sub(sid: str, state: str, first: str = "Ann") -> Row:
         confirmed = "2026-11-02T10:00:00" if state != "pending" else ""

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
-from provisioner.blueprints import Catalog
-from provisioner.build import Builder
 from provisioner.errors import TemplateError
-from provisioner.spec import load_network
+from provisioner.render.blueprints import Catalog
+from provisioner.render.build import Builder
+from provisioner.spec.load import load_network
 
 HOME = "nations/liege/overrides/pages/home.html.j2"
 

@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 from runs import SCHEMA, VALIDATOR, TwoRuns, two_runs
 
-from provisioner.dashboard import script_json, site_links
-from provisioner.engine import NationResult
-from provisioner.junit import SKIPPED_MESSAGE, junit_xml
-from provisioner.recap import error_summary, recap_lines
-from provisioner.report import build_report, report_json
+from provisioner.report.dashboard import script_json, site_links
+from provisioner.report.junit import SKIPPED_MESSAGE, junit_xml
+from provisioner.report.recap import error_summary, recap_lines
+from provisioner.report.report import build_report, report_json
+from provisioner.run.engine import NationResult
 
 LOCATION = "nations/liege/overrides/pages/home.html.j2:1"
 

@@ -24,7 +24,7 @@ import pytest
 from helpers import copy_sample_network, mini_blueprints, nation, write_spec
 from s3_support import MotoServer, Proxy, Traffic
 
-from provisioner.spec import load_network
+from provisioner.spec.load import load_network
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
 

@@ -19,9 +19,9 @@ from s3_support import MotoServer, Proxy
 from test_s3_target import make_build
 
 from provisioner.errors import LockError
-from provisioner.ratelimit import RateLimits
-from provisioner.shard import RunScope
+from provisioner.run.shard import RunScope
 from provisioner.targets.aws import S3Settings
+from provisioner.targets.ratelimit import RateLimits
 from provisioner.targets.s3 import S3Target
 from provisioner.targets.s3lock import S3Lock
 

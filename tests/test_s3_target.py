@@ -16,12 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 from s3_support import MotoServer, Proxy
 
-from provisioner.build import Build
 from provisioner.errors import InputError, PublishError
-from provisioner.ratelimit import RateLimits
-from provisioner.sestemplates import split, template_json, template_name
+from provisioner.render.build import Build
+from provisioner.render.sestemplates import split, template_json, template_name
 from provisioner.supporters.erasure import Person, scrub_csv
 from provisioner.targets.aws import S3Settings, publish_errors, redactor, resolve_settings
+from provisioner.targets.ratelimit import RateLimits
 from provisioner.targets.s3 import S3Target, cache_control, content_type
 
 REGION = "eu-west-1"

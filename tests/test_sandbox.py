@@ -15,8 +15,8 @@ import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
 from provisioner.candidates.check import check_nation
-from provisioner.deploy import Project, deploy, load, make_builder
-from provisioner.engine import Options
+from provisioner.run.deploy import Project, deploy, load, make_builder
+from provisioner.run.engine import Options
 from provisioner.supporters.generate import generate
 
 HOME = "nations/liege/overrides/pages/home.html.j2"

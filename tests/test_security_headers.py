@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from provisioner.security_headers import (
+from provisioner.render.security_headers import (
     content_security_policy,
     security_headers,
     with_security_headers,

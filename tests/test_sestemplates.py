@@ -7,8 +7,8 @@ from pathlib import Path
 
 from helpers import copy_sample_network
 
-from provisioner.deploy import Project, load, make_builder
-from provisioner.sestemplates import PARTS, fill, split, template_name
+from provisioner.render.sestemplates import PARTS, fill, split, template_name
+from provisioner.run.deploy import Project, load, make_builder
 
 CANDIDATE = {
     "name": "Marie Dubois",

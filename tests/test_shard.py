@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from helpers import mini_blueprints, nation, write_spec
 
-from provisioner.deploy import Project, deploy
-from provisioner.engine import Options
 from provisioner.errors import InputError
-from provisioner.merge import merge_reports
-from provisioner.shard import Shard, parse_shard, shard_of
+from provisioner.report.merge import merge_reports
+from provisioner.run.deploy import Project, deploy
+from provisioner.run.engine import Options
+from provisioner.run.shard import Shard, parse_shard, shard_of
 
 
 def test_shards_are_disjoint_cover_everything_and_are_stable() -> None:
@@ -29,7 +29,8 @@ def test_shards_are_the_same_on_another_machine() -> None:
     # Another process with another hash seed stands for another machine: a split built
     # on Python's salted hash() would differ there.
     code = (
-        "from provisioner.shard import shard_of; print([shard_of(f'n-{i}', 4) for i in range(200)])"
+        "from provisioner.run.shard import shard_of;"
+        " print([shard_of(f'n-{i}', 4) for i in range(200)])"
     )
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
     done = subprocess.run(

@@ -8,7 +8,7 @@ import pytest
 from helpers import mini_blueprints, nation, write_spec, write_text_spec
 
 from provisioner.errors import SpecError
-from provisioner.spec import load_network
+from provisioner.spec.load import load_network
 
 
 @pytest.fixture

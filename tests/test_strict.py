@@ -13,8 +13,8 @@ import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
 
 from provisioner.candidates.check import check_nation
-from provisioner.deploy import Project, deploy
-from provisioner.engine import Options
+from provisioner.run.deploy import Project, deploy
+from provisioner.run.engine import Options
 
 HOME = "nations/liege/overrides/pages/home.html.j2"
 TWO = "[nation, nation]"

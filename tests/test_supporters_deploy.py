@@ -180,8 +180,8 @@ def test_lists_are_never_reused_after_a_failed_rebuild(tmp_path: Path) -> None:
 def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provisioner import buildpool, engine
-    from provisioner.deploy import Project, deploy
+    from provisioner.run import buildpool, engine
+    from provisioner.run.deploy import Project, deploy
 
     mini_blueprints(tmp_path)
     sections = [nation(f"s{i}", "hq", geo={"postcodes": [code]}) for i, code in enumerate(CODES)]

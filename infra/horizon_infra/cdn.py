@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from horizon_infra.routing import Routing
-from provisioner.security_headers import cloudfront_security_headers_config
+from provisioner.render.security_headers import cloudfront_security_headers_config
 from provisioner.targets import layout
 
 # AWS managed cache policy "CachingOptimized": no cookies or query strings in the key.
@@ -78,7 +78,7 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
-        # The one definition of the headers (provisioner/security_headers.py), also used
+        # The one definition of the headers (provisioner/render/security_headers.py), also used
         # by `provisioner serve`: the cloud and the local server cannot drift apart.
         self.headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers",

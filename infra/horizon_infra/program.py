@@ -22,7 +22,7 @@ from horizon_infra.intake import intake_api, intake_outputs
 from horizon_infra.policies import deployer_policy
 from horizon_infra.routing import plan_routing, zone_for
 from horizon_infra.settings import InfraSettings
-from provisioner.network import Network
+from provisioner.spec.network import Network
 
 Zones = dict[str, pulumi.Input[str]]
 

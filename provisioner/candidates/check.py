@@ -10,8 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from provisioner import budgets
-from provisioner.build import Builder
 from provisioner.candidates.output import SourceLines, image_problems, site_problems
 from provisioner.candidates.overrides import override_names
 from provisioner.candidates.problems import Problem, shown_path
@@ -22,11 +20,13 @@ from provisioner.candidates.site_content import (
     read_site,
     site_fields,
 )
-from provisioner.deploy import Project, load, make_builder
 from provisioner.errors import InputError, ProvisionerError, SpecError, TemplateError
-from provisioner.network import Nation
-from provisioner.renderplan import RenderPlan
-from provisioner.yamlsource import YamlSource
+from provisioner.render import budgets
+from provisioner.render.build import Builder
+from provisioner.render.renderplan import RenderPlan
+from provisioner.run.deploy import Project, load, make_builder
+from provisioner.spec.network import Nation
+from provisioner.spec.yamlsource import YamlSource
 
 
 def check_nation(project: Project, slug: str) -> list[Problem]:

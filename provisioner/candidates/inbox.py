@@ -21,7 +21,7 @@ from typing import Protocol
 
 from provisioner.candidates.check import check_nation
 from provisioner.candidates.problems import Problem
-from provisioner.deploy import Project
+from provisioner.run.deploy import Project
 
 PREFIX = "inbox"
 MAX_FILE_BYTES = 5 * 1024 * 1024

@@ -14,7 +14,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from provisioner.candidates.problems import Problem
-from provisioner.rendering import LAYER_MARK, NATION_PREFIX, ForbiddenSyntax
+from provisioner.render.rendering import LAYER_MARK, NATION_PREFIX, ForbiddenSyntax
 
 # Jinja's own names; the variables of contexts come from the render plan itself.
 JINJA_NAMES = frozenset({"super", "self", "loop", "caller", "varargs", "kwargs"})

@@ -21,8 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import watchfiles
 
-from provisioner.deploy import Project, load, make_builder
 from provisioner.errors import InputError, ProvisionerError
+from provisioner.run.deploy import Project, load, make_builder
 
 LOOPBACK = "127.0.0.1"  # a preview is for the person at the keyboard, never the network
 RELOAD_PATH = "/__reload"

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from provisioner.deploy import Project
 from provisioner.errors import InputError, SpecError
-from provisioner.spec import SLUG_RE, load_network
+from provisioner.run.deploy import Project
+from provisioner.spec.load import SLUG_RE, load_network
 
 SCAFFOLD = Path(__file__).resolve().parents[2] / "scaffold" / "nation"
 # Cookiecutter renders answers as Jinja templates: braces in a name would run as code.

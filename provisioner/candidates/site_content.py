@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from provisioner.candidates.problems import Problem, shown_path
 from provisioner.errors import NationError, SpecError
-from provisioner.yamlsource import YamlSource, load_yaml
+from provisioner.spec.yamlsource import YamlSource, load_yaml
 
 SITE_FILE = "site.yaml"
 HEX_COLOR = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from .base import Geography
 
 if TYPE_CHECKING:
-    from provisioner.models import Geo
-    from provisioner.network import Network
+    from provisioner.spec.models import Geo
+    from provisioner.spec.network import Network
 
 OverlapProblem = tuple[str, str, str, str]  # slug, geo field, message, fix
 

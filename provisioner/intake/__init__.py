@@ -9,7 +9,7 @@ The core (`core.py`) knows nothing about the server: it takes an `IntakeRequest`
 returns an `IntakeResponse`, so the same code runs behind `provisioner serve`
 (`app.py`, Starlette on uvicorn, SQLite store) and behind an AWS Lambda function
 (API Gateway events, DynamoDB store). It never imports the engine: the deploy reads
-the store through `provisioner.audience`.
+the store through `provisioner.supporters.audience`.
 
 Modules: `model` (the records), `store` (the Store protocol), `sqlite_store`,
 `outbox` (eml files, SMTP, SES), `directory` (the network as the public nation.json

@@ -27,7 +27,7 @@ from provisioner.intake.emails import LocalTemplates
 from provisioner.intake.outbox import EmlOutbox, Outbox, SmtpOutbox, smtp_address
 from provisioner.intake.referrals import ReferralBook, ReferralIntake
 from provisioner.intake.sqlite_store import SqliteStore
-from provisioner.security_headers import SecurityHeadersMiddleware
+from provisioner.render.security_headers import SecurityHeadersMiddleware
 
 SECRET_ENV = "PROVISIONER_INTAKE_SECRET"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

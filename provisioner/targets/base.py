@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from provisioner.build import AREAS, Build
-from provisioner.shard import RunScope
+from provisioner.render.build import AREAS, Build
+from provisioner.run.shard import RunScope
 
 # What a release is, for every target. A release versions a nation's public face only:
 # its pages and its email templates, kept per release and switched together by publish

@@ -20,8 +20,8 @@ import os
 import shutil
 from pathlib import Path
 
-from provisioner.build import AREAS, Build
 from provisioner.errors import PublishError
+from provisioner.render.build import AREAS, Build
 from provisioner.supporters import write_private_file
 from provisioner.targets.base import (
     CURRENT_ONLY_AREAS,

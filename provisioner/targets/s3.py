@@ -26,14 +26,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from provisioner.build import Build
 from provisioner.errors import LockError, PublishError
-from provisioner.ratelimit import RateLimits, shared_limits
-from provisioner.shard import RunScope
+from provisioner.render.build import Build
+from provisioner.run.shard import RunScope
 from provisioner.targets import layout
 from provisioner.targets.aws import Aws, S3Settings, publish_errors
 from provisioner.targets.base import PublishResult, Scrubber, Target, new_release_id
 from provisioner.targets.kvs import ReleaseStore
+from provisioner.targets.ratelimit import RateLimits, shared_limits
 from provisioner.targets.s3run import S3Run
 
 TYPES = {

@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from provisioner.errors import LockError
-from provisioner.shard import RunScope
+from provisioner.run.shard import RunScope
 from provisioner.targets.layout import LOCKS, lock_key
 
 MISSING = {"NoSuchKey", "404"}

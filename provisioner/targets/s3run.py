@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from provisioner.errors import LockError
-from provisioner.ratelimit import RateLimits
-from provisioner.shard import RunScope
+from provisioner.run.shard import RunScope
 from provisioner.targets.liveindex import LiveIndex
+from provisioner.targets.ratelimit import RateLimits
 from provisioner.targets.s3lock import S3Lock
 from provisioner.targets.ses import SharedTemplates
 

@@ -1,6 +1,6 @@
 """Shared SES email templates: each registered once per network, through the shared rate limit.
 
-Template names end with a digest of their content (see provisioner/sestemplates.py), so
+Template names end with a digest of their content (see provisioner/render/sestemplates.py), so
 a name either exists with the right content or not at all: registering is CreateTemplate
 once, never an update, and a changed email is a new name. Names no live nation uses any
 more (an email the blueprint dropped, the previous version of a changed one) are
@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from provisioner.ratelimit import RateLimits
+from provisioner.targets.ratelimit import RateLimits
 
 ALREADY = {"AlreadyExists", "TemplateNameAlreadyExists"}
 GONE = {"TemplateDoesNotExist", "NotFoundException"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from provisioner.engine import STATUSES
 from provisioner.errors import InputError
+from provisioner.run.engine import STATUSES
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from provisioner.errors import ProvisionerError
-from provisioner.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
-from provisioner.netview_html import write_network
-from provisioner.network import Network
-from provisioner.spec import load_network
-from provisioner.state import State
+from provisioner.report.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
+from provisioner.report.netview_html import write_network
+from provisioner.run.state import State
+from provisioner.spec.load import load_network
+from provisioner.spec.network import Network
 
 
 def spec_kinds(spec: Path | None, blueprints: Path | None = None) -> dict[str, str]:

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - libyaml missing
     from yaml import SafeLoader  # type: ignore[assignment]
 
 from provisioner.errors import BlueprintError
-from provisioner.yamlsource import deep_merge
+from provisioner.spec.yamlsource import deep_merge
 
 SHOWN_KEYS = 5
 

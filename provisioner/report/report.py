@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from provisioner.dashboard import render_dashboard
-from provisioner.engine import STATUSES, NationResult
 from provisioner.errors import InputError
-from provisioner.recap import recap_lines
-from provisioner.state import State
+from provisioner.report.dashboard import render_dashboard
+from provisioner.report.recap import recap_lines
+from provisioner.run.engine import STATUSES, NationResult
+from provisioner.run.state import State
 
 SCHEMA_VERSION = 1
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.blueprints import Blueprint
 from provisioner.geo import Geography
-from provisioner.network import Nation, Network
+from provisioner.render.blueprints import Blueprint
+from provisioner.spec.network import Nation, Network
 
 RECIPIENT_FIELDS = (
     "first_name",

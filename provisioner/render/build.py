@@ -10,21 +10,20 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner import __version__, budgets
-from provisioner.blueprints import Blueprint, Catalog, tree_digest
-from provisioner.callscripts import FOLDER as CALLS
-from provisioner.callscripts import CallScripts
+from provisioner import __version__
 from provisioner.candidates.problems import Problem
 from provisioner.candidates.rules import CandidateRuleError, rule_problems
 from provisioner.candidates.site_content import load_site_content, site_fields
-from provisioner.context import nation_data, network_data
 from provisioner.errors import NationError
-from provisioner.fingerprint import fingerprint, spec_inputs
-from provisioner.hunters import HunterSource
-from provisioner.messages import MessageBook
-from provisioner.network import Nation, Network
-from provisioner.rendering import Renderer
-from provisioner.renderplan import (
+from provisioner.render import budgets
+from provisioner.render.blueprints import Blueprint, Catalog, tree_digest
+from provisioner.render.callscripts import FOLDER as CALLS
+from provisioner.render.callscripts import CallScripts
+from provisioner.render.context import nation_data, network_data
+from provisioner.render.fingerprint import fingerprint, spec_inputs
+from provisioner.render.messages import MessageBook
+from provisioner.render.rendering import Renderer
+from provisioner.render.renderplan import (
     ASSET,
     EMAIL,
     MANIFEST,
@@ -33,7 +32,9 @@ from provisioner.renderplan import (
     plan_outputs,
     render_parts,
 )
-from provisioner.sestemplates import split, template_json, template_name
+from provisioner.render.sestemplates import split, template_json, template_name
+from provisioner.spec.network import Nation, Network
+from provisioner.supporters.hunters import HunterSource
 
 AREAS = ("sites", "private", "emails")
 # Form strings (t.form.*) that are the consent wording, per channel (see intake/).

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from provisioner.network import Nation, Network
+from provisioner.spec.network import Nation, Network
 
 
 def fingerprint(inputs: Mapping[str, Any]) -> str:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioner.errors import BlueprintError
-from provisioner.strings import Strings, load_strings
+from provisioner.render.strings import Strings, load_strings
 
 BASE_NAME = "_base"
 Language = str  # a BCP 47 tag; the spec checks that strings exist for it

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
-from provisioner.engine import STATUSES
+from provisioner.run.engine import STATUSES
 
 STATUS_STYLES = {
     "deployed": "green",

@@ -13,11 +13,11 @@ from typing import Any
 
 from rich.text import Text
 
-from provisioner.engine import STATUSES
 from provisioner.errors import InputError
-from provisioner.recap import DIM, HEADING, STATUS_STYLES, error_summary, status_text
-from provisioner.report import summarize
-from provisioner.state import State
+from provisioner.report.recap import DIM, HEADING, STATUS_STYLES, error_summary, status_text
+from provisioner.report.report import summarize
+from provisioner.run.engine import STATUSES
+from provisioner.run.state import State
 
 # Failures first: the order ops read a status list in.
 STATUS_RANK = {"failed": 0, "skipped": 1, "deployed": 2, "unchanged": 3}

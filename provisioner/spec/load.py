@@ -12,14 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provisioner.blueprints import Catalog
 from provisioner.errors import BlueprintError, Problem, SpecError
 from provisioner.geo import Geography, GeographyError, load_geography
 from provisioner.geo.claims import overlap_problems
-from provisioner.models import NationEntry, NetworkInfo, SpecFile
-from provisioner.network import Network, resolve
-from provisioner.strings import is_language_tag
-from provisioner.yamlsource import Loc, YamlSource, deep_merge, load_yaml
+from provisioner.render.blueprints import Catalog
+from provisioner.render.strings import is_language_tag
+from provisioner.spec.models import NationEntry, NetworkInfo, SpecFile
+from provisioner.spec.network import Network, resolve
+from provisioner.spec.yamlsource import Loc, YamlSource, deep_merge, load_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

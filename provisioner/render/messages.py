@@ -20,10 +20,10 @@ from typing import Any
 import jinja2
 import yaml
 
-from provisioner.blueprints import Blueprint
 from provisioner.errors import BlueprintError
-from provisioner.rendering import RENDER_ERRORS
-from provisioner.yamlsource import deep_merge
+from provisioner.render.blueprints import Blueprint
+from provisioner.render.rendering import RENDER_ERRORS
+from provisioner.spec.yamlsource import deep_merge
 
 FOLDER = "messages"
 BRACKETED = re.compile(r"\[([^\[\]\n]{1,40})\]")

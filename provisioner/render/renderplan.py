@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.blueprints import Blueprint
-from provisioner.context import email_context, page_context
+from provisioner.render.blueprints import Blueprint
+from provisioner.render.context import email_context, page_context
 
 # An email is three templates; its outputs are the SES template (JSON) and two previews.
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from provisioner.blueprints import Kind, Language
+from provisioner.render.blueprints import Kind, Language
 
 
 class Strict(BaseModel):

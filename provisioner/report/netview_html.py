@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from provisioner.netview import CHART_DAYS, MEASURES
+from provisioner.report.netview import CHART_DAYS, MEASURES
 
 LABELS = {"pledges": "pledges", "volunteers": "volunteers", "signups": "sign-ups"}
 LEVEL_NAMES = {

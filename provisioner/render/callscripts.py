@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provisioner.messages import MessageBook, MessageTexts, message_context
+from provisioner.render.messages import MessageBook, MessageTexts, message_context
 
 FOLDER = "calls"
 ANSWERS = ("yes", "maybe", "no")

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.build import Builder
 from provisioner.errors import NationError
-from provisioner.network import Nation
-from provisioner.state import Deployed, State
+from provisioner.render.build import Builder
+from provisioner.run.state import Deployed, State
+from provisioner.spec.network import Nation
 from provisioner.targets.base import Target
 
 ACTIONS = ("create", "update", "unchanged", "delete", "error")

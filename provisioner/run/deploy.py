@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.audience import Audience
-from provisioner.blueprints import Catalog
-from provisioner.build import Builder
-from provisioner.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.errors import InputError
-from provisioner.hunters import read_hunters
-from provisioner.lock import deploy_lock
-from provisioner.network import Nation, Network
-from provisioner.network_report import intake_counts, kinds_of, write_network_report
-from provisioner.plan import PlannedNation, plan
-from provisioner.report import build_report, write_reports
-from provisioner.shard import Shard, run_scope
-from provisioner.spec import load_network
-from provisioner.state import State
+from provisioner.render.blueprints import Catalog
+from provisioner.render.build import Builder
+from provisioner.report.network_report import intake_counts, kinds_of, write_network_report
+from provisioner.report.report import build_report, write_reports
+from provisioner.run.engine import Engine, Events, NationResult, Options, now_iso
+from provisioner.run.lock import deploy_lock
+from provisioner.run.plan import PlannedNation, plan
+from provisioner.run.shard import Shard, run_scope
+from provisioner.run.state import State
+from provisioner.spec.load import load_network
+from provisioner.spec.network import Nation, Network
 from provisioner.supporters import write_private_file
+from provisioner.supporters.audience import Audience
+from provisioner.supporters.hunters import read_hunters
 from provisioner.targets.base import Target
 from provisioner.targets.local import LocalTarget
 

@@ -31,10 +31,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from provisioner.budgets import BudgetError
-from provisioner.build import Build, Builder
 from provisioner.errors import NationError
-from provisioner.network import Nation
+from provisioner.render.budgets import BudgetError
+from provisioner.render.build import Build, Builder
+from provisioner.spec.network import Nation
 
 PR_SET_PDEATHSIG = 1
 MIN_FOR_PROCESSES = 16  # below this many builds, forking costs more than it saves

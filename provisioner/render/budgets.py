@@ -31,7 +31,7 @@ from itertools import islice
 import jinja2
 
 from provisioner.errors import NationError
-from provisioner.models import Budgets
+from provisioner.spec.models import Budgets
 
 MB = 1_000_000
 COUNTED_AREAS = ("sites", "emails")

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from provisioner import budgets
+from provisioner.render import budgets
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")

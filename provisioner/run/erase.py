@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from provisioner.deploy import Project, new_run_id
-from provisioner.engine import now_iso
 from provisioner.errors import InputError
-from provisioner.lock import deploy_lock
-from provisioner.state import State
+from provisioner.run.deploy import Project, new_run_id
+from provisioner.run.engine import now_iso
+from provisioner.run.lock import deploy_lock
+from provisioner.run.state import State
 from provisioner.supporters import Supporter, read_supporters
 from provisioner.supporters.erasure import (
     KINDS,

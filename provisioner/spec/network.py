@@ -14,7 +14,7 @@ from typing import Any
 
 from provisioner.geo import Geography
 from provisioner.geo.claims import claimed_postcodes
-from provisioner.models import (
+from provisioner.spec.models import (
     Budgets,
     Candidate,
     Contact,

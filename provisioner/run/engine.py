@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from provisioner.build import Builder
-from provisioner.buildpool import BuildPool, LivePrivate
 from provisioner.errors import LockError, NationError
-from provisioner.network import Nation
-from provisioner.state import Deployed, State
+from provisioner.render.build import Builder
+from provisioner.run.buildpool import BuildPool, LivePrivate
+from provisioner.run.state import Deployed, State
+from provisioner.spec.network import Nation
 from provisioner.targets.base import Target
 
 STATUSES = ("deployed", "unchanged", "failed", "skipped")

@@ -19,10 +19,10 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from provisioner import amplifiers, budgets
-from provisioner.blueprints import Blueprint
 from provisioner.errors import TemplateError
-from provisioner.strict import CampaignUndefined, make_strict
+from provisioner.render import amplifiers, budgets
+from provisioner.render.blueprints import Blueprint
+from provisioner.render.strict import CampaignUndefined, make_strict
 
 NATION_PREFIX = "@nation/"
 LAYER_MARK = "!"  # "@nation/<slug>/!X": the blueprint/base template X, in the nation's namespace

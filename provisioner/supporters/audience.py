@@ -23,11 +23,11 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner.blueprints import Blueprint
 from provisioner.errors import InputError
 from provisioner.intake.model import DoNotContact
 from provisioner.intake.sqlite_store import read_snapshot
-from provisioner.network import Nation, Network
+from provisioner.render.blueprints import Blueprint
+from provisioner.spec.network import Nation, Network
 from provisioner.supporters import (
     Ingestion,
     Ledger,
