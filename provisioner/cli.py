@@ -17,14 +17,13 @@ import click
 from provisioner import __version__
 from provisioner.cli_intake import intake_group, serve_command
 from provisioner.cli_intake_pull import pull_command
-from provisioner.errors import ProvisionerError
+from provisioner.errors import EXIT_CHANGES_PENDING, ProvisionerError
 from provisioner.run.engine import STATUSES, NationResult, Options, budget_from
-from provisioner.run.plan import EXIT_CHANGES_PENDING
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from provisioner.run.deploy import Project
+    from provisioner.run.project import Project
 
 # Each command imports what it uses in its body: a no-op `deploy` is mostly start-up
 # time, and rich, boto3, starlette or the status and merge views are not needed there
@@ -80,7 +79,7 @@ def supporter_options(command: Any) -> Any:
 
 def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
     """The project, with supporters found next to the spec unless told otherwise."""
-    from provisioner.run.deploy import Project
+    from provisioner.run.project import Project
 
     supporters = params.pop("supporters", None)
     ledger = params.pop("ledger", None)
@@ -109,7 +108,8 @@ def cli() -> None:
 @spec_option
 def validate(spec: Path) -> None:
     """Check nations.yaml and the blueprints it uses; write nothing."""
-    from provisioner.run.deploy import Project, load
+    from provisioner.run.deploy import load
+    from provisioner.run.project import Project
 
     network = load(Project(spec=spec))
     click.echo(f"{spec}: valid, {len(network)} nations")
@@ -168,23 +168,31 @@ def deploy_command(
     spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
 ) -> None:
     """Build every nation and publish what changed."""
-    from provisioner.run.deploy import deploy
     from provisioner.run.shard import parse_shard
-    from provisioner.targets import make_target
 
     project = _project(spec, out, params)
     options = _engine_options(params)
-    target = make_target(params["target"], params, options.jobs, options.keep_releases)
-    with _progress(enabled=not quiet) as events:
-        report = deploy(
-            project,
-            options,
-            only=only,
-            target=target,
-            events=events,
-            prune=params["prune"],
-            shard=parse_shard(params["shard"]) if params["shard"] else None,
-        )
+    shard = parse_shard(params["shard"]) if params["shard"] else None
+    report = None
+    if params["target"] == "local" and not options.force and not params["prune"]:
+        from provisioner.run.noop import replay
+
+        report = replay(project, only, shard)  # None unless nothing changed since last time
+    if report is None:
+        from provisioner.run.deploy import deploy
+        from provisioner.targets import make_target
+
+        target = make_target(params["target"], params, options.jobs, options.keep_releases)
+        with _progress(enabled=not quiet) as events:
+            report = deploy(
+                project,
+                options,
+                only=only,
+                target=target,
+                events=events,
+                prune=params["prune"],
+                shard=shard,
+            )
     _print_recap(report)
     click.echo(f"report: {out / 'reports' / 'latest.json'}  {out / 'reports' / 'latest.html'}")
     if params["junit"]:
@@ -262,7 +270,8 @@ def plan(
 @click.option("--to", "release", default=None, help="Release id (default: the previous one).")
 def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> None:
     """Switch a nation back to a kept release, atomically."""
-    from provisioner.run.deploy import Project, rollback
+    from provisioner.run.deploy import rollback
+    from provisioner.run.project import Project
 
     result = rollback(Project(spec=spec, out=out), slug, release)
     click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
@@ -302,8 +311,8 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     exports them, even while the central export still holds them.
     """
     from provisioner.intake.sqlite_store import SqliteStore
-    from provisioner.run.deploy import Project
     from provisioner.run.erase import erase, person_from
+    from provisioner.run.project import Project
     from provisioner.targets import make_target
 
     given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
@@ -462,7 +471,7 @@ def report_command(out: Path, run_id: str | None, merge_files: tuple[Path, ...])
 def new_nation_command(spec: Path, slug: str, add: bool, **answers: Any) -> None:
     """Create nations/SLUG/ for a candidate: site.yaml, example overrides, guide."""
     from provisioner.candidates.scaffold import NewNation, generated_notice, new_nation
-    from provisioner.run.deploy import Project
+    from provisioner.run.project import Project
 
     answers["languages"] = tuple(answers["languages"])
     created = new_nation(Project(spec=spec), NewNation(slug=slug, **answers), add=add)
@@ -489,7 +498,7 @@ def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | No
     """Render one nation strictly; print each problem as file:line: message (exit 1)."""
     from provisioner.candidates.check import check_nation
     from provisioner.candidates.scope import scope_problems
-    from provisioner.run.deploy import Project
+    from provisioner.run.project import Project
 
     slug = slug or owner
     if slug is None or (owner and owner != slug):
@@ -552,7 +561,7 @@ def preview(spec: Path, slug: str, port: int) -> None:
     import threading
 
     from provisioner.candidates.preview import PreviewServer
-    from provisioner.run.deploy import Project
+    from provisioner.run.project import Project
 
     server = PreviewServer(Project(spec=spec), slug, port)
     server.start()
