@@ -11,6 +11,7 @@ importing and validating). It is taken only when all of these hold:
   provisioner package (size, mtime, ctime, inode, like git's index); the supporter
   export, the ledgers and the intake and referral stores (with their SQLite WAL); the
   installed distributions; and the selection (`--only`, `--shard`) and output folder;
+- no input was written within a second of the stats being taken (RACY_NS);
 - every nation still serves the release the state remembers (a rollback, or a site
   removed by hand, sends the deploy down the full path).
 
@@ -37,11 +38,17 @@ if TYPE_CHECKING:
 
 PACKAGE = Path(__file__).resolve().parent.parent  # provisioner/: code, templates, geo data
 KEY_VERSION = "noop-1"
+# A file written within this long before its stat could be written again, after it, with
+# the same size and timestamp (timestamps are coarse): its stat proves nothing, so no
+# key is given ("racily clean" in git's words) and the next deploy takes the full path.
+RACY_NS = 1_000_000_000
 
 
-def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> str:
-    """A digest of everything a local deploy's outcome depends on (see the module doc)."""
-    digest = hashlib.sha256()
+def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> str | None:
+    """A digest of everything a local deploy's outcome depends on (see the module doc),
+    or None when an input changed too recently for its stat to tell (see RACY_NS)."""
+    digest, started = hashlib.sha256(), time.time_ns()
+    stats: list[tuple[int, ...] | None] = []
 
     def add(*parts: object) -> None:
         digest.update(repr(parts).encode("utf-8", "surrogateescape"))
@@ -51,11 +58,15 @@ def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> st
     add(KEY_VERSION, sys.version, sorted(only), selection, str(project.out.resolve()))
     add("spec", str(project.spec), hashlib.sha256(project.spec.read_bytes()).hexdigest())
     for tree in (project.blueprints_dir, project.overrides_dir, PACKAGE):
-        add("tree", str(tree), _tree_stats(tree))
+        found = _tree_stats(tree)
+        stats += [stat for _, stat in found]
+        add("tree", str(tree), found)
     for path in _data_files(project):
-        add("file", str(path), _stat(path))
+        stats.append(_stat(path))
+        add("file", str(path), stats[-1])
     add("distributions", _distributions())
-    return digest.hexdigest()
+    newest = max((max(stat[1], stat[2]) for stat in stats if stat), default=0)
+    return None if newest > started - RACY_NS else digest.hexdigest()
 
 
 def _data_files(project: Project) -> list[Path]:
@@ -118,8 +129,8 @@ def replay(project: Project, only: Sequence[str], shard: Shard | None) -> dict[s
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(state_path)
         try:
-            remembered = state.noop()
-            if remembered is None or remembered["key"] != inputs_key(project, only, shard):
+            remembered, key = state.noop(), inputs_key(project, only, shard)
+            if remembered is None or key is None or remembered["key"] != key:
                 return None
             last = state.run_report(remembered["run_id"])
             if last is None or not _still_live(project.out, state, last["nations"]):
