@@ -7,9 +7,10 @@
 - Imported modules: `{% import "partials/macros.html.j2" as ui with context %}` runs
   the partial's top level again at every import (Jinja caches only imports without
   context), and one email imports its partials seven times. `SharedModuleTemplate`
-  reuses a module imported with the very same values (compared by identity) within
-  one scope (`shared_modules()`, opened around a nation's build): same inputs, same
-  module. Only blueprint environments use it; candidate templates run as before.
+  reuses a module imported with the very same values (compared by identity) of every
+  name it can read, within one scope (`shared_modules()`, opened around a nation's
+  build): same inputs, same module. Only blueprint environments use it; candidate
+  templates run as before.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import jinja2
+from jinja2 import meta
 from jinja2.environment import TemplateModule
-from jinja2.utils import Namespace
+from jinja2.utils import Namespace, missing
 
+_UNKNOWN: tuple[str, ...] = ("?",)  # context names not looked for yet
 _active = threading.local()  # the module cache of the scope this thread renders in
 
 
@@ -63,7 +66,13 @@ def shared_modules() -> Iterator[None]:
 
 
 class SharedModuleTemplate(jinja2.Template):
-    """A template whose `import ... with context` modules are shared within a scope."""
+    """A template whose `import ... with context` modules are shared within a scope.
+
+    A module is a function of the values its template (and the templates it imports or
+    includes) reads from the context; the key holds the identity of each of those, so
+    `macros.html.j2` imported by the layout, the page and a partial is built once, and
+    `email.j2` once for all of a nation's emails in one language.
+    """
 
     def make_module(
         self,
@@ -74,12 +83,12 @@ class SharedModuleTemplate(jinja2.Template):
         cache: dict[tuple[Any, ...], tuple[list[Any], TemplateModule]] | None = getattr(
             _active, "modules", None
         )
-        if cache is None or vars is None:
+        names = context_names(self) if cache is not None and vars is not None else None
+        if cache is None or names is None:
             return super().make_module(vars, shared, locals)
-        values = [*(vars or {}).values(), *(locals or {}).values()]
-        # Names and identities of every value the module can see; the values are kept
-        # with the entry so that no identity is reused by another object meanwhile.
-        key = (id(self), shared, *vars, *(locals or ()), *map(id, values))
+        values = [_lookup(name, vars or {}, locals or {}) for name in names]
+        # The values are kept with the entry, so no identity is reused meanwhile.
+        key = (id(self), shared, *map(id, values))
         found = cache.get(key)
         if found is not None:
             return found[1]
@@ -90,7 +99,44 @@ class SharedModuleTemplate(jinja2.Template):
         return module
 
 
+def _lookup(name: str, vars: Mapping[str, Any], locals: Mapping[str, Any]) -> Any:
+    """What `name` is in a context made of `vars` and `locals` (see jinja2's new_context)."""
+    value = locals.get(name, missing)
+    return vars.get(name, missing) if value is missing else value
+
+
 def _stateless(context: jinja2.runtime.Context) -> bool:
     """A module holding a namespace (exported or not) could carry state from one use to
     the next: its macros could change it."""
     return not any(isinstance(value, Namespace) for value in context.vars.values())
+
+
+def context_names(template: jinja2.Template) -> tuple[str, ...] | None:
+    """Every name `template` can read from its context, with those of the templates it
+    imports, includes or extends; None when one of them is named by a variable."""
+    names: tuple[str, ...] | None = template.__dict__.get("_context_names", _UNKNOWN)
+    if names is _UNKNOWN:
+        found = _free_names(template, set())
+        names = tuple(sorted(found)) if found is not None else None
+        template.__dict__["_context_names"] = names
+    return names
+
+
+def _free_names(template: jinja2.Template, seen: set[str]) -> set[str] | None:
+    env, name = template.environment, template.name
+    if name is None or env.loader is None:
+        return None
+    if name in seen:
+        return set()
+    seen.add(name)
+    source = env.loader.get_source(env, name)[0]
+    tree = env.parse(source, name, template.filename)
+    names = set(meta.find_undeclared_variables(tree))
+    for referenced in meta.find_referenced_templates(tree):
+        if referenced is None:
+            return None
+        inner = _free_names(env.get_template(env.join_path(referenced, name)), seen)
+        if inner is None:
+            return None
+        names |= inner
+    return names
