@@ -70,17 +70,20 @@ class MessageBook:
         self._compiled: dict[tuple[str, str, str], jinja2.Template] = {}
 
     def has_folder(self, folder: str) -> bool:
-        """Whether the base or the blueprint writes texts in `folder` (calls/…)."""
-        return any((root / folder).is_dir() for root in (self.base, self.blueprint.root))
+        """Whether the base, the blueprint or the network writes texts in `folder`."""
+        return any((root / folder).is_dir() for root in self._roots())
 
     def texts(self, lang: str, folder: str = FOLDER) -> MessageTexts:
-        """The merged `<folder>/<lang>.yaml` of the base and the blueprint (cached)."""
+        """The merged `<folder>/<lang>.yaml` of the base, the blueprint and the
+        network's strings folder (cached)."""
         key = f"{folder}/{lang}"
         if key not in self._texts:
-            self._texts[key] = _read_texts(
-                [self.base / folder / f"{lang}.yaml", self.blueprint.root / folder / f"{lang}.yaml"]
-            )
+            self._texts[key] = _read_texts([root / folder / f"{lang}.yaml" for root in self._roots()])
         return self._texts[key]
+
+    def _roots(self) -> list[Path]:
+        network = self.blueprint.network_strings
+        return [self.base, self.blueprint.root, *([network] if network else [])]
 
     def page_data(self, nation: dict[str, Any], network: dict[str, Any], lang: str) -> dict:
         """What the messages page shows in `lang`: scripts, tips and the filled values."""
