@@ -68,7 +68,8 @@ def italian_network(root: Path, drop: str | None = None) -> Path:
         geo={"municipality": "Ixelles", "postcodes": ["1050"]},
         candidate={"first_name": "Giulia", "last_name": "Rossi"},
     )
-    return write_spec(root, [hq, candidate], network={**NETWORK, "strings": "strings"})
+    network = {**NETWORK, "strings": "strings", "election_date": "2026-10-11"}
+    return write_spec(root, [hq, candidate], network=network)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -104,6 +105,7 @@ def test_it_deploys_with_pages_in_that_language(deployed: Path) -> None:
     assert "Italiano" in (site / "fr" / "index.html").read_text("utf-8")
     messages = (site / pages["messages"]["it"]).read_text("utf-8")
     assert "Il primo messaggio" in messages and "a Ixelles" in messages
+    assert "11 ottobre 2026" in messages  # the election day in Italian
     script = deployed / "build" / "private" / "ixelles" / "callhub-script.it.txt"
     assert "Possiamo contare sul tuo voto per Horizon?" in script.read_text("utf-8")
 

@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import babel
+import babel.dates
 import jinja2
 import yaml
 
@@ -27,11 +29,6 @@ from provisioner.spec.yamlsource import deep_merge
 
 FOLDER = "messages"
 BRACKETED = re.compile(r"\[([^\[\]\n]{1,40})\]")
-MONTHS = {
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-}
 # The geo level that names a nation's place, by kind (the HQ has none).
 PLACE_LEVEL = {
     "candidate": "municipality",
@@ -177,11 +174,14 @@ def page_links(blueprint: Blueprint, url: str, lang: str) -> dict[str, str]:
 
 
 def format_date(value: date | str, lang: str) -> str:
-    """`11 octobre 2026`, `11 oktober 2026`, `11. Oktober 2026`."""
+    """The long date in `lang`, from CLDR (babel): `11 octobre 2026`, `11. Oktober 2026`,
+    `11 ottobre 2026`, so a language a network adds gets its own month names."""
     day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    month = MONTHS.get(lang, MONTHS["fr"]).split()[day.month - 1]
-    separator = ". " if lang == "de" else " "
-    return f"{day.day}{separator}{month} {day.year}"
+    try:
+        locale = babel.Locale.parse(lang, sep="-")
+    except (ValueError, babel.UnknownLocaleError):
+        return day.isoformat()  # a valid tag CLDR has no data for: unambiguous everywhere
+    return babel.dates.format_date(day, format="long", locale=locale)
 
 
 def _place(nation: dict[str, Any], texts: MessageTexts) -> tuple[str | None, str]:

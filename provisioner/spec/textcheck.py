@@ -17,36 +17,40 @@ from provisioner.spec.network import Nation, Network
 
 MESSAGES, CALLS = "messages", "calls"
 FIX = (
-    "add the missing strings there (a language the blueprints do not ship goes in the "
-    "network's own strings folder, network.strings), or choose a language they have"
+    "write the missing strings in the file named (a language the blueprints lack goes in "
+    "the network's strings folder, network.strings), or choose another language"
 )
 
 
 def text_problems(network: Network, catalog: Catalog) -> Iterator[tuple[str, str, str]]:
-    """(slug, message, fix) for each missing text, once per blueprint and language."""
+    """(slug, message, fix) for each missing text, once per file and key: a network's
+    file serves every blueprint, so its gap is reported once, not once per blueprint."""
     seen: set[str] = set()
     for nation in network:
-        for message in _nation_problems(nation, network.info.country, catalog):
-            if message not in seen:  # one report per file and key, not one per nation
-                seen.add(message)
-                yield nation.slug, message, FIX
+        for lang, problem in _nation_problems(nation, network.info.country, catalog):
+            if problem not in seen:
+                seen.add(problem)
+                yield (
+                    nation.slug,
+                    f"language {lang!r} of blueprint {nation.blueprint!r}: {problem}",
+                    FIX,
+                )
 
 
-def _nation_problems(nation: Nation, country: str, catalog: Catalog) -> Iterator[str]:
+def _nation_problems(nation: Nation, country: str, catalog: Catalog) -> Iterator[tuple[str, str]]:
     folders = _text_folders(nation.blueprint, catalog)
     for lang in nation.languages:
-        prefix = f"language {lang!r} of blueprint {nation.blueprint!r}: "
         for folder in folders:
             try:
                 strings = catalog.strings(nation.blueprint, lang, country, folder)
             except BlueprintError as exc:  # a broken YAML file: its own message says where
-                yield prefix + str(exc)
+                yield lang, str(exc)
                 continue
-            yield from (prefix + problem for problem in strings.problems)
+            yield from ((lang, problem) for problem in strings.problems)
             if folder == I18N:
                 problem = language_name_problem(strings, nation.languages)
                 if problem:
-                    yield prefix + problem
+                    yield lang, problem
 
 
 def _text_folders(name: str, catalog: Catalog) -> list[str]:
