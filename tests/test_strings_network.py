@@ -23,9 +23,12 @@ SHIPPED = REPO / "blueprints"
 # What the network translates, so the pages show it came from the network's files.
 ITALIAN = {
     "i18n": {"nav": {"home": "Pagina iniziale"}, "lang_names": {"it": "Italiano"}},
-    "messages": {"places": {"municipality": "a {name}"}, "scripts": {"first": {"title": "Il primo messaggio"}}},
+    "messages": {
+        "places": {"municipality": "a {name}"},
+        "scripts": {"first": {"title": "Il primo messaggio"}},
+    },
     "calls": {"pledge_question": "Possiamo contare sul tuo voto per {{ network }}?"},
-}  # fmt: skip
+}
 # The French pages of an Italian and French nation name Italian in their language switch.
 FRENCH_ADDITIONS = {"lang_names": {"it": "Italiano"}}
 

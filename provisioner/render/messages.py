@@ -75,7 +75,8 @@ class MessageBook:
         network's strings folder (cached)."""
         key = f"{folder}/{lang}"
         if key not in self._texts:
-            self._texts[key] = _read_texts([root / folder / f"{lang}.yaml" for root in self._roots()])
+            paths = [root / folder / f"{lang}.yaml" for root in self._roots()]
+            self._texts[key] = _read_texts(paths)
         return self._texts[key]
 
     def _roots(self) -> list[Path]:

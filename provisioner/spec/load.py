@@ -98,7 +98,7 @@ class _Checker:
             return
         path = self.spec_dir / info.strings
         for problem in network_folder_problems(path):
-            fix = "move it" if path.is_dir() else "create it next to nations.yaml, or remove the key"
+            fix = "move it" if path.is_dir() else "create it beside nations.yaml, or remove the key"
             self.add(("network", "strings"), problem, fix)
         if path.is_dir():
             self.strings_dir = path
