@@ -51,7 +51,7 @@ class Strings:
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # The file a user edits to add a string in this language: the network's own when
-    # the network has a strings folder, else the last shipped file merged.
+    # the network has a strings folder, else the first (most shared) shipped file.
     edit_path: Path | None = None
 
 
@@ -74,7 +74,7 @@ def load_strings(folders: list[Path], lang: str, network: Path | None = None) ->
             data = read_strings(path)
             _report_missing(result, path, reference - key_paths(data) - own_keys)
             result.values = deep_merge(result.values, data)
-            result.edit_path = own_path or path
+            result.edit_path = result.edit_path or path  # the network's, else the shared one
         elif own is None:
             absent.append((path, siblings))
         else:
