@@ -65,8 +65,8 @@ class _Cells(dict[str, str]):
 
 
 def encode_column(values: Sequence[str], phone: bool = False) -> Sequence[str]:
-    """The cells of `values` in a row without a carriage return (see `has_cr`)."""
-    if len(values) <= CHUNK and all_plain(values, phone):
+    """The cells of `values` in a row without a carriage return (see `rows_with_cr`)."""
+    if all_plain(values, phone):
         return values
     cells = _Cells(phone)
     encoded: list[str] = []
