@@ -31,7 +31,7 @@ from provisioner.spec.load import load_network
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spread]
 
 REGION = "eu-west-1"
 ACCESS_KEY = "AKIAPROVISIONERE2E01"
