@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner.targets import TargetChoice
+
 
 @dataclass
 class Project:
@@ -21,6 +23,7 @@ class Project:
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
     intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
+    target: TargetChoice = field(default_factory=TargetChoice)  # where it is published
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
