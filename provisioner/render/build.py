@@ -34,6 +34,7 @@ from provisioner.render.renderplan import (
     render_parts,
 )
 from provisioner.render.sestemplates import split, template_json, template_name
+from provisioner.render.sharing import SharedCode, shared_modules
 from provisioner.spec.network import Nation, Network
 from provisioner.supporters.hunters import HunterSource
 
@@ -118,11 +119,14 @@ class Builder:
         self.audience = audience
         self.hunters = hunters
         used = sorted({nation.blueprint for nation in network})
+        # Compiled code shared by the blueprints' environments, one cache per kind
+        # (sandboxed or not); per Builder, so a new Builder compiles afresh.
+        self._code = {False: SharedCode(), True: SharedCode()}
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
         self.messages = {
-            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].env)
+            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].blueprint_env)
             for name in used
         }
 
@@ -132,7 +136,8 @@ class Builder:
             self.audience.load()
 
     def _renderer(self, name: str) -> Renderer:
-        return Renderer(self.catalog.get(name), self.catalog.base / "templates", self.nations_dir)
+        base = self.catalog.base / "templates"
+        return Renderer(self.catalog.get(name), base, self.nations_dir, self._code)
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
@@ -217,7 +222,8 @@ class Builder:
         def one(name: str, context: Mapping[str, Any]) -> str:
             return renderer.render(plan.slug, name, dict(context), plan.namespaced)
 
-        return render_parts(output, one)
+        with shared_modules():  # an email's three parts import the same partials
+            return render_parts(output, one)
 
     def build(
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
@@ -232,7 +238,7 @@ class Builder:
         if problems:
             raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        with budgets.rendering(nation.budgets):
+        with budgets.rendering(nation.budgets), shared_modules():
             for output in plan.outputs:
                 files = result.files[output.area]
                 if output.kind == MANIFEST:

@@ -115,7 +115,7 @@ def make_builder(project: Project, network: Network) -> Builder:
             network, project.supporters, project.ledger_path, project.erasures_path, project.intake
         )
     hunters = read_hunters(project.intake)  # referrals.db beside the intake store
-    catalog = Catalog(project.blueprints_dir)
+    catalog = Catalog(project.blueprints_dir, network.strings_dir)
     return Builder(network, catalog, project.overrides_dir, audience, hunters)
 
 
