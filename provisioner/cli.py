@@ -10,36 +10,25 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from provisioner import __version__
 from provisioner.cli_intake import intake_group, serve_command
 from provisioner.cli_intake_pull import pull_command
-from provisioner.errors import ProvisionerError
-from provisioner.report.junit import write_junit
-from provisioner.report.merge import merge_reports
-from provisioner.report.network_report import network_html
-from provisioner.report.recap import recap
-from provisioner.report.report import regenerate, write_reports
-from provisioner.report.status import (
-    history_table,
-    live_from,
-    nation_status,
-    open_state,
-    run_history,
-    status_json,
-    status_table,
-)
-from provisioner.run.deploy import Project, deploy, load, plan_project, rollback
+from provisioner.errors import EXIT_CHANGES_PENDING, ProvisionerError
 from provisioner.run.engine import STATUSES, NationResult, Options, budget_from
-from provisioner.run.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
-from provisioner.run.plan import as_json as plan_json
-from provisioner.run.shard import parse_shard
 from provisioner.targets import S3_OPTIONS, TARGETS, TargetChoice, open_target
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from provisioner.run.project import Project
+
+# Each command imports what it uses in its body: a no-op `deploy` is mostly start-up
+# time, and rich, boto3, starlette or the status and merge views are not needed there
+# (tests/test_noop.py holds it to that).
 
 spec_option = click.option(
     "--spec",
@@ -137,6 +126,8 @@ def _target_choice(params: dict[str, Any]) -> TargetChoice:
 
 def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
     """The project, with supporters found next to the spec unless told otherwise."""
+    from provisioner.run.project import Project
+
     supporters = params.pop("supporters", None)
     ledger = params.pop("ledger", None)
     intake = params.pop("intake", None)
@@ -171,6 +162,9 @@ def cli() -> None:
 @spec_option
 def validate(spec: Path) -> None:
     """Check nations.yaml and the blueprints it uses; write nothing."""
+    from provisioner.run.deploy import load
+    from provisioner.run.project import Project
+
     network = load(Project(spec=spec))
     click.echo(f"{spec}: valid, {len(network)} nations")
 
@@ -209,20 +203,28 @@ def deploy_command(
     spec: Path, out: Path, only: tuple[str, ...], quiet: bool, **params: Any
 ) -> None:
     """Build every nation and publish what changed."""
+    from provisioner.run.shard import parse_shard
+
     project = _project(spec, out, params)
     options = _engine_options(params)
-    with _progress(enabled=not quiet) as events:
-        report = deploy(
-            project,
-            options,
-            only=only,
-            events=events,
-            prune=params["prune"],
-            shard=parse_shard(params["shard"]) if params["shard"] else None,
-        )
+    shard = parse_shard(params["shard"]) if params["shard"] else None
+    report = None
+    if project.target.name == "local" and not options.force and not params["prune"]:
+        from provisioner.run.noop import replay
+
+        report = replay(project, only, shard)  # None unless nothing changed since last time
+    if report is None:
+        from provisioner.run.deploy import deploy
+
+        with _progress(enabled=not quiet) as events:
+            report = deploy(
+                project, options, only=only, events=events, prune=params["prune"], shard=shard
+            )
     _print_recap(report)
     click.echo(f"report: {out / 'reports' / 'latest.json'}  {out / 'reports' / 'latest.html'}")
     if params["junit"]:
+        from provisioner.report.junit import write_junit
+
         click.echo(f"junit: {write_junit(report, params['junit'])}")
     if report["summary"]["failed"]:
         sys.exit(1)
@@ -273,6 +275,10 @@ def plan(
     **params: Any,
 ) -> None:
     """Show what deploy would create, update or delete; write nothing."""
+    from provisioner.run.deploy import plan_project
+    from provisioner.run.plan import as_json as plan_json
+    from provisioner.run.plan import has_changes, plan_lines
+
     planned = plan_project(_project(spec, out, params), only)
     if as_json:
         click.echo(json.dumps(plan_json(planned), indent=2))
@@ -296,6 +302,9 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None, **pa
 
     Supporter lists stay the current ones: a release never holds them.
     """
+    from provisioner.run.deploy import rollback
+    from provisioner.run.project import Project
+
     project = Project(spec=spec, out=out, target=_target_choice(params))
     result = rollback(project, slug, release)
     click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
@@ -330,6 +339,7 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     """
     from provisioner.intake.sqlite_store import SqliteStore
     from provisioner.run.erase import erase, person_from
+    from provisioner.run.project import Project
 
     given = [(k, params[p]) for k, p in (("email", "email"), ("phone", "phone"), ("id", "id_"))]
     given = [(kind, value) for kind, value in given if value]
@@ -400,6 +410,15 @@ def status(
 
     LIVE is the release the target serves now, read from it (one read on S3).
     """
+    from provisioner.report.network_report import network_html
+    from provisioner.report.status import (
+        live_from,
+        nation_status,
+        open_state,
+        status_json,
+        status_table,
+    )
+
     state = open_state(out)
     try:
         target = open_target(_target_choice(params), out, create=False)
@@ -423,6 +442,8 @@ def status(
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def history(out: Path, limit: int, as_json: bool) -> None:
     """List recent runs, newest first, with their counts and durations."""
+    from provisioner.report.status import history_table, open_state, run_history
+
     state = open_state(out)
     try:
         runs = run_history(state, limit)
@@ -446,6 +467,10 @@ def history(out: Path, limit: int, as_json: bool) -> None:
 )
 def report_command(out: Path, run_id: str | None, merge_files: tuple[Path, ...]) -> None:
     """Regenerate a run's JSON and HTML reports in OUT/reports (or merge shard reports)."""
+    from provisioner.report.merge import merge_reports
+    from provisioner.report.report import regenerate, write_reports
+    from provisioner.report.status import open_state
+
     if merge_files and run_id:
         raise click.UsageError("use either --run or --merge")
     if merge_files:
@@ -487,6 +512,7 @@ def report_command(out: Path, run_id: str | None, merge_files: tuple[Path, ...])
 def new_nation_command(spec: Path, slug: str, add: bool, **answers: Any) -> None:
     """Create nations/SLUG/ for a candidate: site.yaml, example overrides, guide."""
     from provisioner.candidates.scaffold import NewNation, generated_notice, new_nation
+    from provisioner.run.project import Project
 
     answers["languages"] = tuple(answers["languages"])
     created = new_nation(Project(spec=spec), NewNation(slug=slug, **answers), add=add)
@@ -513,6 +539,7 @@ def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | No
     """Render one nation strictly; print each problem as file:line: message (exit 1)."""
     from provisioner.candidates.check import check_nation
     from provisioner.candidates.scope import scope_problems
+    from provisioner.run.project import Project
 
     slug = slug or owner
     if slug is None or (owner and owner != slug):
@@ -543,6 +570,7 @@ def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | No
 def inbox_command(spec: Path, out: Path, no_publish: bool, **params: Any) -> None:
     """Check candidates' uploads (S3 inbox/<slug>/), accept the good ones, publish them."""
     from provisioner.candidates.inbox import S3Inbox, take_inbox
+    from provisioner.run.deploy import deploy, load
     from provisioner.targets.s3 import S3Target
 
     choice = TargetChoice("s3", stack_outputs=params["stack_outputs"])
@@ -574,6 +602,7 @@ def preview(spec: Path, slug: str, port: int) -> None:
     import threading
 
     from provisioner.candidates.preview import PreviewServer
+    from provisioner.run.project import Project
 
     server = PreviewServer(Project(spec=spec), slug, port)
     server.start()
@@ -592,11 +621,15 @@ intake_group.add_command(pull_command)  # the cloud side: provisioner/intake/pul
 
 
 def _print_recap(report: dict[str, Any]) -> None:
+    from provisioner.report.recap import recap
+
     _print_lines(recap(report))
 
 
 def _print_lines(lines: list[Text]) -> None:
     """Colour on a terminal; plain text in pipes, files and CI logs (or with NO_COLOR)."""
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=True)
     for line in lines:
         console.print(line)

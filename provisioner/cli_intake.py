@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from provisioner.errors import InputError
-from provisioner.intake.sqlite_store import SqliteStore
+
+if TYPE_CHECKING:  # imported where used: `deploy` loads this module but never opens a store
+    from provisioner.intake.sqlite_store import SqliteStore
 
 intake_option = click.option(
     "--intake",
@@ -175,4 +178,6 @@ def erase_command(intake_path: Path, email: str, phone: str) -> None:
 def _open(path: Path) -> SqliteStore:
     if not path.is_file():
         raise InputError(f"{path}: no intake store; `provisioner serve` creates it")
+    from provisioner.intake.sqlite_store import SqliteStore
+
     return SqliteStore(path)

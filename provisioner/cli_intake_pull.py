@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from provisioner.intake.pull import pull_into, resolve_table
-
 
 @click.command(name="pull")
 @click.option(
@@ -45,6 +43,8 @@ def pull_command(
     Run it before `provisioner deploy`: the deploy then merges what supporters sent
     through the cloud forms. Pulling twice adds nothing.
     """
+    from provisioner.intake.pull import pull_into, resolve_table  # boto3: only here
+
     options = {"table": table, "region": region, "profile": profile}
     where = resolve_table(options | {"endpoint_url": endpoint_url}, os.environ, stack_outputs)
     result = pull_into(where, intake_path)

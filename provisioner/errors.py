@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# `plan --detailed-exitcode`: 0 nothing to do, 3 changes pending (2 stays "invalid input").
+# Here rather than in run/plan.py so that the CLI can name it without importing the engine.
+EXIT_CHANGES_PENDING = 3
+
 
 class ProvisionerError(Exception):
     """Root of every user-facing error. `exit_code` is what the CLI exits with."""

@@ -1,13 +1,19 @@
 """Benchmark the provisioner end to end (not a test): `make bench`.
 
-Runs the real CLI in child processes and measures wall time and peak memory (PSS of
-the CLI and its build workers, sampled every 50 ms), on the sample network and on
-generated networks of 1,000, 4,000 and 10,000 nations with 1,000,000 supporters, and
-the sample network published to S3 and SES (moto's server on loopback, behind a proxy
-counting requests per API; SES at AWS's real 1 request/s through the tool's limiter).
-Prints a table and writes bench-results/bench.json with every figure and whether each
-target was met. Pick scenarios with `--scenario sample|scale|s3` (repeatable), e.g.
-`make bench ARGS='--scenario s3'`.
+Runs the real CLI in child processes, each scenario at least three times, and keeps the
+median wall time, the median CPU time (user + sys of the CLI and its build workers) and
+the peak memory (PSS of that process tree, sampled every 50 ms). Scenarios: the sample
+network (cold deploy, no-op redeploy, one nation's override changed, blueprint change),
+the render-only floor (`scripts/bench_render.py`: every file, one process, no I/O), a
+generated network of 10,000 nations with 1,000,000 supporters, and the sample network
+published to S3 and SES (`scripts/bench_s3.py`, moto on loopback).
+
+Prints the machine, a markdown table the README takes as is, the cold deploy's ratio to
+the render-only floor and its cost per file, and whether each target (issue 18; the S3
+ones from issue 16) was met; writes it all to bench-results/bench.json. On a machine
+shared with other work, wall times are not reliable and CPU times are the figures to
+compare. Pick scenarios with `--scenario sample|render|scale|s3` (repeatable), e.g.
+`make bench ARGS='--scenario sample --runs 5'`.
 """
 
 from __future__ import annotations
@@ -16,43 +22,61 @@ import argparse
 import json
 import os
 import platform
+import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 from bench_s3 import s3_scenarios, s3_verdicts
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-SCENARIOS = ("sample", "scale", "s3")
-TARGETS = {  # issue 8: seconds, or MB for rss; issue 16: the S3 path
+SCENARIOS = ("sample", "render", "scale", "s3")
+TARGETS = {  # issue 18: seconds, ms per file, MB of PSS; issue 16: the S3 path
+    "sample_cold_s": 5.0,
+    "sample_blueprint_change_s": 2.0,
+    "sample_noop_s": 0.3,
+    "sample_one_override_s": 0.5,
+    "render_only_ms_per_file": 0.15,
+    "scale_10000_s": 60.0,
+    "scale_10000_pss_mb": 1536.0,
     "s3_first_deploy_s": 120.0,
     "s3_first_deploy_ses_templates": 50,
     "s3_email_change_s": 60.0,
     "s3_noop_writes": 0,
-    "sample_cold_s": 10.0,
-    "sample_noop_s": 1.0,
-    "sample_one_change_s": 1.0,
-    "scale_10000_s": 180.0,
-    "scale_10000_rss_mb": 1536.0,
-    "per_nation_growth_1000_to_10000": 1.3,
 }
+COLD, NOOP, OVERRIDE, BLUEPRINT = (
+    "sample cold deploy",
+    "sample no-op redeploy",
+    "sample one override changed",
+    "sample blueprint change",
+)
+RENDER_ONLY = "render only (sample)"
+OVERRIDE_FILE = Path("nations/marie-dubois/overrides/pages/home.html.j2")
+LEAD = re.compile(r'<p(?: data-bench="\d+")? class="lead"')  # her intro's first paragraph
 
 
 @dataclass
 class Measure:
+    """One scenario: the median of its runs (the runs themselves in `runs`)."""
+
     name: str
     nations: int
     wall_s: float
-    rss_mb: float
+    cpu_s: float
+    pss_mb: float
     deployed: int
     unchanged: int
     failed: int
     requests: dict[str, dict[str, int]] | None = None  # per API, for the S3 scenarios
+    runs: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def per_nation_ms(self) -> float:
@@ -70,9 +94,15 @@ def tree_memory_mb(proc: psutil.Process) -> float:
     return total / 2**20
 
 
+def children_cpu_s() -> float:
+    """User + sys time of every finished child (and the children they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(name: str, args: list[str], out: Path, env: dict[str, str] | None = None) -> Measure:
-    """Run `provisioner ARGS` in a child; wall time and peak memory of its process tree."""
-    start = time.perf_counter()
+    """Run `provisioner ARGS` once in a child: wall, CPU and peak PSS of its process tree."""
+    cpu0, start = children_cpu_s(), time.perf_counter()
     proc = subprocess.Popen(
         [PYTHON, "-m", "provisioner", *args],
         stdout=subprocess.DEVNULL,
@@ -86,20 +116,39 @@ def run_cli(name: str, args: list[str], out: Path, env: dict[str, str] | None = 
         except psutil.NoSuchProcess:
             break
         time.sleep(0.05)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, children_cpu_s() - cpu0
     if proc.returncode not in (0, 1):
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"{name}: provisioner exited {proc.returncode}\n{stderr[-2000:]}")
-    report = json.loads((out / "reports" / "latest.json").read_text())
-    summary = report["summary"]
+    summary = json.loads((out / "reports" / "latest.json").read_text())["summary"]
+    run = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "pss_mb": round(peak, 1)}
     return Measure(
         name,
         summary["total"],
-        round(wall, 3),
-        round(peak, 1),
+        run["wall_s"],
+        run["cpu_s"],
+        run["pss_mb"],
         summary["deployed"],
         summary["unchanged"],
         summary["failed"],
+        runs=[run],
+    )
+
+
+def median_of(measures: list[Measure]) -> Measure:
+    """One scenario's runs as one measure: median times, the highest peak memory."""
+    last = measures[-1]
+    return Measure(
+        last.name,
+        last.nations,
+        round(statistics.median(m.wall_s for m in measures), 3),
+        round(statistics.median(m.cpu_s for m in measures), 3),
+        max(m.pss_mb for m in measures),
+        last.deployed,
+        last.unchanged,
+        last.failed,
+        last.requests,
+        [run for m in measures for run in m.runs],
     )
 
 
@@ -114,9 +163,9 @@ def prepare_tree(work: Path, spec: Path | None = None) -> Path:
     return work
 
 
-def supporters(work: Path, count: int, cache: Path) -> list[str]:
-    """Generate (once, cached) `count` supporters for the spec in `work`."""
-    data = cache / f"supporters-{count}"
+def supporters(spec: Path, count: int, cache: Path) -> list[str]:
+    """Generate (once, cached) `count` supporters for `spec`."""
+    data = cache / f"supporters-{count}-{spec.stem}"
     if not (data / "supporters.csv").exists():
         subprocess.run(
             [
@@ -124,7 +173,7 @@ def supporters(work: Path, count: int, cache: Path) -> list[str]:
                 "-m",
                 "provisioner.supporters.generate",
                 "--spec",
-                str(REPO / "nations.yaml"),
+                str(spec),
                 "--out",
                 str(data),
                 "--count",
@@ -140,24 +189,48 @@ def supporters(work: Path, count: int, cache: Path) -> list[str]:
     ]
 
 
-def sample_scenarios(work: Path, extra: list[str]) -> list[Measure]:
-    tree = prepare_tree(work / "sample")
+def sample_scenarios(work: Path, spec: Path, extra: list[str], runs: int) -> list[Measure]:
+    """Cold (a fresh output each run), then no-op, one override, blueprint change."""
+    tree = prepare_tree(work / "sample", spec)
     out = tree / "build"
     args = ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
-    measures = [
-        run_cli("sample cold deploy", args, out),
-        run_cli("sample no-op redeploy", args, out),
-    ]
-    (tree / "nations" / "marie-dubois" / "assets").mkdir(parents=True, exist_ok=True)
-    (tree / "nations" / "marie-dubois" / "assets" / "bench.txt").write_text("changed\n")
-    measures.append(run_cli("sample one-nation change", args, out))
-    with (tree / "blueprints" / "_base" / "assets" / "style.css").open("a") as css:
-        css.write("\n/* bench: blueprint change */\n")
-    measures.append(run_cli("sample blueprint change", args, out))
+    cold = []
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        cold.append(run_cli(COLD, args, out))
+    measures = [median_of(cold), median_of([run_cli(NOOP, args, out) for _ in range(runs)])]
+    override, overrides = tree / OVERRIDE_FILE, []
+    # A visible change to one candidate's own page, new each run (when the spec has her).
+    for run in range(runs if override.is_file() else 0):
+        new = f'<p data-bench="{run}" class="lead"'
+        text = LEAD.sub(new, override.read_text(encoding="utf-8"), count=1)
+        override.write_text(text, encoding="utf-8")
+        overrides.append(run_cli(OVERRIDE, args, out))
+    measures += [median_of(overrides)] if overrides else []
+    blueprint = []
+    for run in range(runs):  # the shared stylesheet: every nation's output changes
+        with (tree / "blueprints" / "_base" / "assets" / "style.css").open("a") as css:
+            css.write(f"\n/* bench: blueprint change {run} */\n")
+        blueprint.append(run_cli(BLUEPRINT, args, out))
+    measures.append(median_of(blueprint))
     return measures
 
 
-def scale_scenarios(work: Path, sizes: list[int], extra: list[str]) -> list[Measure]:
+def render_scenario(spec: Path, runs: int) -> tuple[Measure | None, dict[str, Any] | None]:
+    """The render-only floor from scripts/bench_render.py, when that script is there."""
+    try:
+        from bench_render import measure_render_only
+    except ImportError as exc:
+        print(f"render only: skipped, scripts/bench_render.py cannot be imported ({exc})")
+        return None, None
+    floor = measure_render_only(spec, repeat=runs)
+    nations, seconds = floor["nations"], floor["seconds"]
+    wall = floor.get("wall_s", seconds)
+    # Serial, one process: its CPU time is what it would take on an idle core.
+    return Measure(RENDER_ONLY, nations, wall, seconds, 0.0, 0, 0, 0), floor
+
+
+def scale_scenarios(work: Path, sizes: list[int], extra: list[str], runs: int) -> list[Measure]:
     measures = []
     for size in sizes:
         spec = work / f"nations-{size}.yaml"
@@ -176,39 +249,126 @@ def scale_scenarios(work: Path, sizes: list[int], extra: list[str]) -> list[Meas
         tree = prepare_tree(work / f"scale-{size}", spec)
         out = tree / "build"
         args = ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
-        measures.append(run_cli(f"{size} nations cold deploy", args, out))
+        cold = []
+        for _ in range(runs):
+            shutil.rmtree(out, ignore_errors=True)
+            cold.append(run_cli(f"{size} nations cold deploy", args, out))
+        measures.append(median_of(cold))
         shutil.rmtree(tree)  # keep the disk footprint of the benchmark bounded
     return measures
 
 
-def verdicts(measures: list[Measure]) -> dict[str, dict[str, float | bool]]:
-    by_name = {m.name: m for m in measures}
+def floor_figures(by_name: dict[str, Measure], floor: dict[str, Any] | None) -> dict[str, Any]:
+    """The cold deploy beside the render-only floor: ratio and cost per file."""
+    cold = by_name.get(COLD)
+    if cold is None or floor is None or not floor.get("files"):
+        return {}
+    files = floor["files"]
+    return {
+        "files": files,
+        "render_only_s": floor["seconds"],
+        "render_only_ms_per_file": round(floor["ms_per_file"], 4),
+        "cold_wall_to_floor": round(cold.wall_s / floor["seconds"], 2),
+        "cold_cpu_to_floor": round(cold.cpu_s / floor["seconds"], 2),
+        "cold_wall_ms_per_file": round(1000 * cold.wall_s / files, 4),
+        "cold_cpu_ms_per_file": round(1000 * cold.cpu_s / files, 4),
+    }
+
+
+def verdicts(by_name: dict[str, Measure], floor: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, float] = s3_verdicts(by_name)
-    if "sample cold deploy" in by_name and "sample no-op redeploy" in by_name:
-        found["sample_cold_s"] = by_name["sample cold deploy"].wall_s
-        found["sample_noop_s"] = by_name["sample no-op redeploy"].wall_s
-        found["sample_one_change_s"] = by_name["sample one-nation change"].wall_s
-    big, small = by_name.get("10000 nations cold deploy"), by_name.get("1000 nations cold deploy")
+    for key, name in (
+        ("sample_cold_s", COLD),
+        ("sample_noop_s", NOOP),
+        ("sample_one_override_s", OVERRIDE),
+        ("sample_blueprint_change_s", BLUEPRINT),
+    ):
+        if name in by_name:
+            found[key] = by_name[name].wall_s
+    if "render_only_ms_per_file" in floor:
+        found["render_only_ms_per_file"] = floor["render_only_ms_per_file"]
+    big = by_name.get("10000 nations cold deploy")
     if big:
         found["scale_10000_s"] = big.wall_s
-        found["scale_10000_rss_mb"] = big.rss_mb
-    if big and small:
-        found["per_nation_growth_1000_to_10000"] = round(big.per_nation_ms / small.per_nation_ms, 2)
+        found["scale_10000_pss_mb"] = big.pss_mb
     return {k: {"value": v, "target": TARGETS[k], "met": v <= TARGETS[k]} for k, v in found.items()}
 
 
-def print_table(measures: list[Measure], checks: dict[str, dict[str, float | bool]]) -> None:
-    print(
-        f"{'scenario':32} {'nations':>8} {'wall s':>8} {'ms/nation':>10} {'RSS MB':>8} "
-        f"{'deployed':>9} {'unchanged':>10} {'failed':>7}"
-    )
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, and how busy it was."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def markdown_table(measures: list[Measure], checks: dict[str, dict[str, Any]]) -> list[str]:
+    """The README's benchmark table: one row per scenario, its target and verdict."""
+    target_of = {
+        COLD: "sample_cold_s",
+        NOOP: "sample_noop_s",
+        OVERRIDE: "sample_one_override_s",
+        BLUEPRINT: "sample_blueprint_change_s",
+        RENDER_ONLY: "render_only_ms_per_file",
+        "10000 nations cold deploy": "scale_10000_s",
+        "s3 first deploy": "s3_first_deploy_s",
+        "s3 email change": "s3_email_change_s",
+    }
+    lines = [
+        "| scenario | nations | wall (median) | CPU (median) | peak PSS | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for m in measures:
-        print(
-            f"{m.name:32} {m.nations:>8} {m.wall_s:>8.2f} {m.per_nation_ms:>10.2f} "
-            f"{m.rss_mb:>8.0f} {m.deployed:>9} {m.unchanged:>10} {m.failed:>7}"
+        check = checks.get(target_of.get(m.name, ""))
+        unit = "ms/file" if m.name == RENDER_ONLY else "s"
+        verdict = (
+            f"≤ {check['target']} {unit}: {'met' if check['met'] else '**missed**'}"
+            + (f" ({check['value']} {unit})" if unit == "ms/file" else "")
+            if check
+            else ""
         )
+        if m.name == "10000 nations cold deploy" and "scale_10000_pss_mb" in checks:
+            memory = checks["scale_10000_pss_mb"]
+            verdict += f"; ≤ {memory['target']:.0f} MB: {'met' if memory['met'] else '**missed**'}"
+        pss = f"{m.pss_mb:,.0f} MB" if m.pss_mb else ""
+        lines.append(
+            f"| {m.name} | {m.nations:,} | {m.wall_s:.2f} s | {m.cpu_s:.2f} s | {pss} | {verdict} |"
+        )
+    return lines
+
+
+def report(
+    measures: list[Measure], checks: dict[str, dict[str, Any]], floor: dict[str, Any]
+) -> None:
+    host = machine()
+    print(
+        f"machine: {host['cpu']}, {host['cores']} cores, {host['ram_gb']} GB, "
+        f"Python {host['python']}, load average {host['load_average']}"
+    )
+    print()
+    print("\n".join(markdown_table(measures, checks)))
+    if floor:
+        print(
+            f"\ncold deploy vs render-only floor ({floor['files']:,} files): "
+            f"{floor['cold_wall_to_floor']}x wall, {floor['cold_cpu_to_floor']}x CPU; "
+            f"{floor['cold_wall_ms_per_file']} ms wall and {floor['cold_cpu_ms_per_file']} ms "
+            f"CPU per file (floor: {floor['render_only_ms_per_file']} ms per file)"
+        )
+    for m in measures:
         for api, counts in (m.requests or {}).items():
-            print(f"{'':4}{api} requests: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            print(f"{m.name}: {api} requests: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print()
     for key, check in checks.items():
         print(
@@ -220,8 +380,12 @@ def print_table(measures: list[Measure], checks: dict[str, dict[str, float | boo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/provisioner-bench"))
+    parser.add_argument(
+        "--spec", type=Path, default=REPO / "nations.yaml", help="the sample network"
+    )
     parser.add_argument("--results", type=Path, default=REPO / "bench-results")
-    parser.add_argument("--sizes", default="1000,4000,10000")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median)")
+    parser.add_argument("--sizes", default="10000", help="generated networks, comma-separated")
     parser.add_argument("--supporters", type=int, default=1_000_000)
     parser.add_argument("--sample-supporters", type=int, default=200_000)
     parser.add_argument("--skip-scale", action="store_true")
@@ -229,27 +393,32 @@ def main() -> int:
         "--scenario", action="append", choices=SCENARIOS, help="run only these (repeatable)"
     )
     args = parser.parse_args()
+    runs = max(1, args.runs)
     chosen = set(args.scenario or SCENARIOS) - ({"scale"} if args.skip_scale else set())
     args.work.mkdir(parents=True, exist_ok=True)
-    sample_extra = supporters(args.work, args.sample_supporters, args.work)
-    measures = sample_scenarios(args.work, sample_extra) if "sample" in chosen else []
+    spec = args.spec.resolve()
+    sample_extra = supporters(spec, args.sample_supporters, args.work)
+    measures = sample_scenarios(args.work, spec, sample_extra, runs) if "sample" in chosen else []
+    render, floor_run = render_scenario(spec, runs) if "render" in chosen else (None, None)
+    measures += [render] if render else []
     if "s3" in chosen:
         measures += s3_scenarios(args.work, sample_extra)
     if "scale" in chosen:
-        scale_extra = supporters(args.work, args.supporters, args.work)
-        measures += scale_scenarios(args.work, [int(s) for s in args.sizes.split(",")], scale_extra)
-    checks = verdicts(measures)
-    print_table(measures, checks)
+        scale_extra = supporters(REPO / "nations.yaml", args.supporters, args.work)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        measures += scale_scenarios(args.work, sizes, scale_extra, runs)
+    by_name = {m.name: m for m in measures}
+    floor = floor_figures(by_name, floor_run)
+    checks = verdicts(by_name, floor)
+    report(measures, checks, floor)
     args.results.mkdir(parents=True, exist_ok=True)
-    machine = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-    }
     result = {
-        "machine": machine,
+        "machine": machine(),
+        "runs_per_scenario": runs,
         "measures": [asdict(m) | {"per_nation_ms": m.per_nation_ms} for m in measures],
+        "render_floor": floor,
         "targets": checks,
+        "markdown": markdown_table(measures, checks),
     }
     (args.results / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten: {args.results / 'bench.json'}")

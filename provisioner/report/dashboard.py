@@ -64,15 +64,16 @@ def site_links(report: dict[str, Any], reports_dir: Path | None) -> dict[str, st
     over HTTP; remote URLs (an S3 target) are kept as they are.
     """
     links = {}
+    base = str(reports_dir.resolve()) if reports_dir else None  # once, not per nation
     for nation in report["nations"]:
         url = nation.get("url") or ""
-        links[nation["slug"]] = _relative(url, reports_dir) if reports_dir else url
+        links[nation["slug"]] = _relative(url, base) if base else url
     return links
 
 
-def _relative(url: str, reports_dir: Path) -> str:
+def _relative(url: str, base: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme != "file":
         return url
-    path = os.path.relpath(unquote(parsed.path), reports_dir.resolve())
+    path = os.path.relpath(unquote(parsed.path), base)
     return quote(Path(path).as_posix())

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provisioner.errors import ProvisionerError
 from provisioner.report.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
 from provisioner.report.netview_html import write_network
 from provisioner.run.state import State
-from provisioner.spec.load import load_network
-from provisioner.spec.network import Network
+
+if TYPE_CHECKING:  # a no-op deploy writes this view without loading the spec models
+    from provisioner.spec.network import Network
 
 
 def spec_kinds(spec: Path | None, blueprints: Path | None = None) -> dict[str, str]:
@@ -19,6 +21,8 @@ def spec_kinds(spec: Path | None, blueprints: Path | None = None) -> dict[str, s
     guesses kinds from blueprints, and still shows every nation the state knows)."""
     if spec is None or not spec.is_file():
         return {}
+    from provisioner.spec.load import load_network
+
     try:
         return kinds_of(load_network(spec, blueprints))
     except ProvisionerError:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from provisioner.errors import InputError
@@ -20,7 +18,9 @@ from provisioner.report.network_report import intake_counts, kinds_of, write_net
 from provisioner.report.report import build_report, write_reports
 from provisioner.run.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.run.lock import deploy_lock
+from provisioner.run.noop import inputs_key, remember
 from provisioner.run.plan import PlannedNation, plan
+from provisioner.run.project import Project, new_run_id
 from provisioner.run.shard import Shard, run_scope
 from provisioner.run.state import State
 from provisioner.spec.load import load_network
@@ -28,58 +28,8 @@ from provisioner.spec.network import Nation, Network
 from provisioner.supporters import write_private_file
 from provisioner.supporters.audience import Audience
 from provisioner.supporters.hunters import read_hunters
-from provisioner.targets import TargetChoice, open_target
+from provisioner.targets import open_target
 from provisioner.targets.base import Target
-
-
-@dataclass
-class Project:
-    """Where the inputs and outputs of a network live."""
-
-    spec: Path = Path("nations.yaml")
-    out: Path = Path("build")
-    blueprints: Path | None = None
-    nations_dir: Path | None = None
-    supporters: Path | None = None  # the central supporter export; None: no private lists
-    ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
-    intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
-    target: TargetChoice = field(default_factory=TargetChoice)  # where it is published
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ledger_path(self) -> Path | None:
-        if self.ledger is not None or self.supporters is None:
-            return self.ledger
-        return self.supporters.parent / "do-not-contact.csv"
-
-    @property
-    def erasures_path(self) -> Path | None:
-        """The erasure ledger (hashes only), beside the central export."""
-        return self.supporters.parent / "erased.csv" if self.supporters else None
-
-    @property
-    def root(self) -> Path:
-        return self.spec.parent
-
-    @property
-    def blueprints_dir(self) -> Path:
-        """`blueprints/` beside the spec, else in the nearest folder above it that has
-        one (a sample such as examples/france/nations.yaml uses the project's)."""
-        if self.blueprints is not None:
-            return self.blueprints
-        root = self.root.resolve()
-        for folder in (root, *root.parents):
-            if (folder / "blueprints").is_dir():
-                return folder / "blueprints" if folder != root else self.root / "blueprints"
-        return self.root / "blueprints"
-
-    @property
-    def overrides_dir(self) -> Path:
-        return self.nations_dir or self.root / "nations"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.out / "reports"
 
 
 def load(project: Project) -> Network:
@@ -102,10 +52,6 @@ def _matching(network: Network, only: Sequence[str]) -> list[Nation]:
             "use slugs or globs such as 'prov-*'"
         )
     return [n for n in network if any(fnmatch.fnmatchcase(n.slug, p) for p in only)]
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
 
 
 def make_builder(project: Project, network: Network) -> Builder:
@@ -133,6 +79,10 @@ def deploy(
     Nations published but gone from the spec are reported as orphans, and removed only
     when `prune` is set: a typo in nations.yaml must never delete a live site.
     """
+    # Read before anything else: the inputs this run is made from (see noop.py). Only
+    # the default local target is remembered; any other run clears what was.
+    local = target is None and project.target.name == "local"
+    key = inputs_key(project, only, shard) if local else None
     network = load(project)  # validates everything before any side effect
     nations = select(network, only, shard)
     builder = make_builder(project, network)
@@ -151,7 +101,7 @@ def deploy(
                 for slug in target.deployed_slugs() - set(network.nations)
                 if shard is None or shard.owns(slug)  # each shard prunes only its own part
             )
-            work = _Work(nations, orphans, prune, shard)
+            work = _Work(nations, orphans, prune, shard, key)
             return _run(project, state, engine, work)
         finally:
             state.close()
@@ -166,6 +116,7 @@ class _Work:
     orphans: list[str]
     prune: bool
     shard: Shard | None
+    inputs_key: str | None = None  # what a later no-op compares with (noop.py)
 
 
 def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[str, Any]:
@@ -200,9 +151,10 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
         },
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
+    kinds = kinds_of(engine.builder.network)
+    remember(state, work.inputs_key, report, kinds)
     write_reports(report, project.reports_dir)
     with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
-        kinds = kinds_of(engine.builder.network)
         write_network_report(state, project.reports_dir, kinds, counts)
     return report
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import EXIT_CHANGES_PENDING as EXIT_CHANGES_PENDING  # defined there
 from provisioner.errors import NationError
 from provisioner.render.build import Builder
 from provisioner.run.state import Deployed, State
@@ -19,8 +20,6 @@ from provisioner.spec.network import Nation
 from provisioner.targets.base import Target
 
 ACTIONS = ("create", "update", "unchanged", "delete", "error")
-# `plan --detailed-exitcode`: 0 nothing to do, 3 changes pending (2 stays "invalid input").
-EXIT_CHANGES_PENDING = 3
 
 
 @dataclass

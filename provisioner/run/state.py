@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS releases (
     PRIMARY KEY (slug, release)
 );
 CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS noop (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
 """
 
 
@@ -122,6 +123,22 @@ class State:
             db.execute("DELETE FROM digests")
             db.execute("INSERT INTO digests VALUES (?, ?)", (key, json.dumps(digests)))
 
+    # -- the no-op shortcut (run/noop.py) ---------------------------------------------------
+    def noop(self) -> dict[str, Any] | None:
+        """The inputs key of the last all-good deploy, its run id and the nations' kinds."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM noop WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def remember_noop(self, record: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO noop VALUES (1, ?)", (json.dumps(record),))
+
+    def forget_noop(self) -> None:
+        """Whatever changed the target outside a deploy (rollback, prune) calls this."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM noop")
+
     # -- nations ---------------------------------------------------------------------------
     def deployed(self) -> dict[str, Deployed]:
         """Last good fingerprint and release of every nation, in one query."""
@@ -192,6 +209,7 @@ class State:
     def set_release(self, slug: str, release: str, fingerprint: str | None) -> None:
         """After a rollback: the nation now serves `release`, built from `fingerprint`."""
         with self._transaction() as db:
+            db.execute("DELETE FROM noop")  # the next deploy must see the rolled-back nation
             db.execute(
                 "UPDATE nations SET release = ?, fingerprint = ? WHERE slug = ?",
                 (release, fingerprint, slug),
@@ -203,6 +221,12 @@ class State:
                 "SELECT fingerprint FROM releases WHERE slug = ? AND release = ?", (slug, release)
             ).fetchone()
         return row[0] if row else None
+
+    def live_releases(self) -> dict[str, str | None]:
+        """The release each nation serves, as the state remembers it."""
+        with self._lock:
+            rows = self._db.execute("SELECT slug, release FROM nations").fetchall()
+        return dict(rows)
 
     def nation_statuses(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -258,4 +282,5 @@ class State:
 
     def forget(self, slug: str) -> None:
         with self._transaction() as db:
+            db.execute("DELETE FROM noop")
             db.execute("DELETE FROM nations WHERE slug = ?", (slug,))

@@ -44,6 +44,7 @@ class LocalTarget(Target):
     def __init__(self, out: Path, keep_releases: int = 5, create: bool = True):
         self.out = out
         self.keep = max(1, keep_releases)
+        self._umask = _current_umask()
         if create:  # `plan` reads a target without creating anything
             for area in AREAS:
                 self._mkdir(self.out / area / _store(area), area)
@@ -161,15 +162,34 @@ class LocalTarget(Target):
             shutil.rmtree(stale, ignore_errors=True)
         staging = releases / f".{release}.tmp"
         self._mkdir(staging, area)
-        previous = self.out / area / build.slug
+        # Plain strings and one mkdir per new folder: a cold deploy writes thousands of
+        # files, and pathlib objects and per-file chmods cost more than the writes.
+        root, previous = str(staging), str(self.out / area / build.slug)
+        made: set[str] = {""}
+        file_mode, dir_mode = _modes(area)
         for path, data in build.files[area].items():
-            target = staging / path
-            self._mkdir(target.parent, area)
+            folder = path.rpartition("/")[0]
+            if folder not in made:
+                self._make_folders(root, folder, made, dir_mode)
+            target = f"{root}/{path}"
             if live.get(path) == build.sha256(area, path):
-                os.link(previous / path, target)  # unchanged: same inode, nothing rewritten
+                os.link(f"{previous}/{path}", target)  # unchanged: same inode, not rewritten
             else:
-                self._write(target, data, area)
+                self._write(target, data, file_mode)
         staging.rename(releases / release)
+
+    def _make_folders(self, root: str, folder: str, made: set[str], mode: int) -> None:
+        """Create `folder` and its missing parents under `root`, each once per stage."""
+        parts = folder.split("/")
+        for depth in range(1, len(parts) + 1):
+            sub = "/".join(parts[:depth])
+            if sub in made:
+                continue
+            path = f"{root}/{sub}"
+            os.makedirs(path, mode=mode, exist_ok=True)
+            if self._umask & mode:  # the umask took bits away: give the mode back
+                os.chmod(path, mode)
+            made.add(sub)
 
     def _switch(self, area: str, slug: str, release: str) -> None:
         link = self.out / area / slug
@@ -179,12 +199,16 @@ class LocalTarget(Target):
         os.symlink(Path(_store(area)) / slug / release, temp)
         os.replace(temp, link)
 
-    def _write(self, path: Path, data: bytes, area: str) -> None:
-        mode = 0o600 if area in PRIVATE_AREAS else 0o644
+    def _write(self, path: str, data: bytes, mode: int) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(path, mode)
+        try:
+            if self._umask & mode:  # the umask took bits away: give the mode back
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     def _mkdir(self, path: Path, area: str) -> None:
         mode = 0o700 if area in PRIVATE_AREAS else 0o755
@@ -239,6 +263,18 @@ class LocalTarget(Target):
                 link.unlink()
             shutil.rmtree(self.out / area / RELEASES / slug, ignore_errors=True)
             shutil.rmtree(self.out / area / LIVE / slug, ignore_errors=True)
+
+
+def _modes(area: str) -> tuple[int, int]:
+    """(file mode, folder mode) of an area: private ones are the owner's only."""
+    return (0o600, 0o700) if area in PRIVATE_AREAS else (0o644, 0o755)
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it: done once, before any thread)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _store(area: str) -> str:
