@@ -46,6 +46,7 @@ MUTATING_METHODS = frozenset(
     | {"pop", "popleft", "popitem", "clear", "setdefault", "update", "rotate", "add"}
     | {"discard", "difference_update", "intersection_update", "symmetric_difference_update"}
 )
+DICT_ATTRIBUTES = frozenset(dir(dict))
 MAX_SEQUENCE = 100_000  # like the sandbox's MAX_RANGE: a template may not build huge values
 MAX_EXPONENT = 1_000
 # What a faulty or hostile template can raise (RecursionError: a template including
@@ -221,6 +222,17 @@ class BlueprintEnvironment(TemplateRules):
     """
 
     template_class = SharedModuleTemplate
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`nation.name` on a plain dict: its item at once. Jinja tries the attribute
+        first, which a dict has only for its methods, and the AttributeError it raises
+        otherwise costs more than the lookup; the result is the same."""
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
