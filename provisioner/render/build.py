@@ -21,6 +21,7 @@ from provisioner.render.callscripts import FOLDER as CALLS
 from provisioner.render.callscripts import CallScripts
 from provisioner.render.context import nation_data, network_data
 from provisioner.render.fingerprint import fingerprint, spec_inputs
+from provisioner.render.manifest import Manifest
 from provisioner.render.messages import MessageBook
 from provisioner.render.rendering import Renderer
 from provisioner.render.renderplan import (
@@ -76,19 +77,15 @@ class Build:
     # emails/<lang>/<id>.json that name them are.
     templates: dict[str, bytes] = field(default_factory=dict)
 
-    _manifest: dict[str, str] | None = field(default=None, repr=False)
+    _manifest: Manifest | None = field(default=None, repr=False)
 
-    def manifest(self) -> dict[str, str]:
+    def manifest(self) -> Manifest:
         """`area/path` -> sha256 of the content; what a target compares to skip writes.
 
         Computed once (in the build process) and carried with the build.
         """
         if self._manifest is None:
-            self._manifest = {
-                f"{area}/{path}": hashlib.sha256(data).hexdigest()
-                for area in AREAS
-                for path, data in sorted(self.files[area].items())
-            }
+            self._manifest = Manifest.of_files({area: self.files[area] for area in AREAS})
         return self._manifest
 
     def sha256(self, area: str, path: str) -> str:
@@ -102,7 +99,7 @@ class Build:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.manifest(), sort_keys=True).encode()).hexdigest()
+        return self.manifest().digest
 
 
 class Builder:
