@@ -16,6 +16,28 @@ sys.path.insert(0, str(Path(__file__).parent))
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    """Group each module's tests for xdist, then put the slow ones first.
+
+    Under `--dist loadgroup` (pyproject's addopts) a module is one unit of work: its
+    module-scoped fixtures (a deployed network, a browser, a moto server) are set up once
+    per run, not once on each worker that happens to get one of its tests. A module
+    marked `spread` gives that up: each of its tests has its own server and goes to
+    whichever worker is free. Tests marked `slow` (the sample network's deploys) start
+    first, so that no worker picks up a minute-long test while the other one has
+    finished everything else.
+    """
+    if config.getoption("dist", None) == "loadgroup":
+        for item in items:
+            if item.get_closest_marker("spread") is None and item.module is not None:
+                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    yield  # xdist names each test's group; pytest orders tests by their fixtures
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

@@ -85,6 +85,7 @@ class Traffic:
     faults: Counter[str] = field(default_factory=Counter)
     paths: list[tuple[str, str]] = field(default_factory=list)
     copies: int = 0  # PUTs that are server-side copies (x-amz-copy-source)
+    ses_times: list[float] = field(default_factory=list)  # arrival of each SES template write
 
     @property
     def writes(self) -> int:
@@ -108,6 +109,8 @@ class Proxy:
         self.deck = itertools.cycle(deck)
         self.traffic = Traffic()
         self.lock = threading.Lock()
+        self.gate: tuple[str, str, threading.Event] | None = None
+        self.held = 0  # requests the gate has stopped so far
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # resets are on purpose
@@ -132,13 +135,38 @@ class Proxy:
             self.traffic.copies += copy
             if action:
                 self.traffic.actions[action] += 1
+                if action.endswith("Template"):
+                    self.traffic.ses_times.append(time.monotonic())
             if self.fault_rate and self.rng.random() < self.fault_rate:
                 fault = next(self.deck)
                 self.traffic.faults[fault] += 1
                 return fault
         return None
 
+    def hold(self, method: str, prefix: str) -> threading.Event:
+        """Stop requests `method prefix...` until the returned event is set.
+
+        A deploy stopped at its first such request keeps its lock: another process can
+        then meet that lock however fast the machine is, with no race against the clock.
+        """
+        release = threading.Event()
+        with self.lock:
+            self.gate = (method, prefix, release)
+        return release
+
+    def wait_at_gate(self, method: str, path: str) -> None:
+        with self.lock:
+            gate = self.gate
+            if gate is None or method != gate[0] or not path.startswith(gate[1]):
+                return
+            self.held += 1
+        if not gate[2].wait(timeout=300):
+            raise TimeoutError(f"the proxy held {method} {path} for 300 s: nobody released it")
+
     def stop(self) -> None:
+        with self.lock:
+            if self.gate:
+                self.gate[2].set()  # nobody stays stuck behind a test that failed
         self.server.shutdown()
         self.server.server_close()
 
@@ -169,6 +197,7 @@ class _Relay(BaseHTTPRequestHandler):
     def _relay(self) -> None:
         body = _read_body(self)
         copy = "x-amz-copy-source" in self.headers
+        self.proxy.wait_at_gate(self.command, self.path)
         fault = self.proxy.record(self.command, self.path, body, copy)
         if fault == "reset":
             return self._reset()

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from provisioner.targets.ratelimit import DEFAULT_RATES, RateLimits, TokenBucket, shared_limits
+from provisioner.targets.aws import resolve_settings
+from provisioner.targets.ratelimit import RateLimits, TokenBucket, shared_limits
 
 
 class FakeClock:
@@ -65,11 +66,15 @@ def test_threads_share_one_bucket_per_api() -> None:
 
 
 def test_default_rates_are_the_aws_limits_and_unknown_apis_are_refused() -> None:
-    assert DEFAULT_RATES == {"route53": 5.0, "ses": 1.0}
-    limits = RateLimits()
-    assert limits.bucket("route53").rate == 5.0
+    # Through the settings an S3 deploy resolves when nothing sets a rate: AWS's limits
+    # (Route 53 5/s, SES 1/s per account), not whatever a constant happens to say.
+    buckets = {"site_bucket": "s", "private_bucket": "p"}
+    limits = RateLimits(resolve_settings(buckets, env={}).rates)
+    assert limits.bucket("route53").rate == 5.0 and limits.bucket("ses").rate == 1.0
     with pytest.raises(KeyError, match="no rate configured"):
         limits.bucket("dynamodb")
+    paced = RateLimits(resolve_settings(buckets, env={"PROVISIONER_SES_RATE": "20"}).rates)
+    assert paced.bucket("ses").rate == 20.0 and paced.bucket("route53").rate == 5.0
 
 
 def test_configure_never_changes_a_bucket_in_use() -> None:

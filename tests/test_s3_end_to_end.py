@@ -4,10 +4,13 @@ Every request goes through a proxy that counts it (so "a rerun makes zero PUTs" 
 measured on the wire) and, in the fault test, answers 10% of requests with 503 SlowDown,
 500 or a TCP reset. Each heavy scenario is one test with its own server, so that
 pytest-xdist can run them side by side without deploying the network twice per worker.
+The whole sample network is published by the first test; the fault and shard tests need
+only enough nations for worker threads and two shards (FAULT_SUBSET).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -28,13 +31,16 @@ from provisioner.spec.load import load_network
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spread]
 
 REGION = "eu-west-1"
 ACCESS_KEY = "AKIAPROVISIONERE2E01"
 SECRET_KEY = "e2e/secret+key/that+must+never+be+logged"
 SITE, PRIVATE = "horizon-sites", "horizon-private"
 FAULT_SUBSET = ["hq", "a*"]
+# SES calls go through the shared rate limit at this pace (the default is AWS's 1/s, which
+# test_s3_target checks): the first deploy's ~40 template writes then take 4 s, not 40.
+SES_RATE = 10.0
 
 
 @pytest.fixture
@@ -77,7 +83,8 @@ def cli_env() -> dict[str, str]:
     env.update(
         AWS_ACCESS_KEY_ID=ACCESS_KEY,
         AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_REGION=REGION,  # SES at AWS's real 1 request/s: the tool's default
+        AWS_REGION=REGION,
+        PROVISIONER_SES_RATE=str(SES_RATE),
     )
     return env
 
@@ -147,6 +154,13 @@ def ses_template_names(s3: Any) -> list[str]:
     return [t["Name"] for page in pages for t in page["TemplatesMetadata"]]
 
 
+def assert_paced(times: list[float]) -> None:
+    """8 worker threads wrote templates through one bucket: no faster than SES_RATE."""
+    assert len(times) >= 10, times
+    # n calls at `rate` with a burst of 1 span at least n-1 intervals, whatever the jitter.
+    assert max(times) - min(times) >= (len(times) - 1) / SES_RATE * 0.9
+
+
 def check_content(client: Any, slug: str, release: str, manifest: dict[str, str]) -> None:
     """Bytes match the build's sha256, with the content type a browser needs."""
     expected = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -183,6 +197,7 @@ def test_sample_network_publishes_every_nation_and_a_rerun_writes_nothing(
             check_content(client, slug, *live[slug])
         created = traffic.actions["CreateTemplate"]
         assert 0 < created <= 50 and created == len(ses_template_names(client))
+        assert_paced(traffic.ses_times)
         print(f"\nfirst deploy: {len(slugs)} nations in {seconds:.1f}s, {traffic.writes} writes")
         print(f"SES templates: {created}, requests: {dict(traffic.methods)}")
 
@@ -274,23 +289,27 @@ def deploy_command(spec: Path, out: Path, proxy: Proxy, *extra: str) -> list[str
     return [*command, "--site-bucket", SITE, "--private-bucket", PRIVATE, "-q", *extra]
 
 
-def wait_for_key(client: Any, prefix: str, timeout: float = 300) -> None:
+def wait_for_keys(client: Any, prefix: str, count: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if client.list_objects_v2(Bucket=PRIVATE, Prefix=prefix).get("KeyCount"):
+        if client.list_objects_v2(Bucket=PRIVATE, Prefix=prefix).get("KeyCount", 0) >= count:
             return
         time.sleep(0.2)
-    raise AssertionError(f"no {prefix} key within {timeout}s")
+    raise AssertionError(f"fewer than {count} {prefix} keys within {timeout}s")
 
 
 def test_two_shards_deploy_together_and_an_unsharded_deploy_is_refused(
     sample: Path, tmp_path: Path
 ) -> None:
-    slugs = set(load_network(sample).nations)
+    only = [arg for pattern in FAULT_SUBSET for arg in ("--only", pattern)]
+    slugs = {n.slug for n in load_network(sample) if fnmatch_any(n.slug, FAULT_SUBSET)}
     with s3_endpoint() as (proxy, client):
+        # Each shard stops at its first page upload, holding its lock, until the intruder
+        # has met those locks: no race between a fast machine and a slow one.
+        release = proxy.hold("PUT", f"/{SITE}/")
         shards = [
             subprocess.Popen(
-                deploy_command(sample, tmp_path / f"shard-{i}", proxy, "--shard", f"{i}/2"),
+                deploy_command(sample, tmp_path / f"shard-{i}", proxy, "--shard", f"{i}/2", *only),
                 env=cli_env(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -299,13 +318,16 @@ def test_two_shards_deploy_together_and_an_unsharded_deploy_is_refused(
             for i in range(2)
         ]
         try:
-            wait_for_key(client, "locks/")
-            command = deploy_command(sample, tmp_path / "intruder", proxy)
+            wait_for_keys(client, "locks/", count=2)
+            command = deploy_command(sample, tmp_path / "intruder", proxy, *only)
             intruder = subprocess.run(
                 command, env=cli_env(), capture_output=True, text=True, timeout=600
             )
+            assert proxy.held >= 1  # the shards were still publishing
+            release.set()
             outputs = [shard.communicate(timeout=600) for shard in shards]
         finally:
+            release.set()
             for shard in shards:
                 shard.kill()
         assert intruder.returncode == 1, intruder.stdout + intruder.stderr
@@ -317,10 +339,14 @@ def test_two_shards_deploy_together_and_an_unsharded_deploy_is_refused(
             report = json.loads((tmp_path / f"shard-{i}" / "reports" / "latest.json").read_text())
             assert {n["status"] for n in report["nations"]} == {"deployed"}
             published |= {n["slug"] for n in report["nations"]}
-        assert published == slugs
+        assert published == slugs and len(slugs) > 20
         check_published(client, live_manifests(client, sorted(slugs)))
         assert not client.list_objects_v2(Bucket=PRIVATE, Prefix="locks/").get("KeyCount")
         # The next unsharded run reads both shards' index objects and writes nothing.
         proxy.reset()
-        again, rerun, _ = deploy_s3(sample, tmp_path / "after", proxy)
+        again, rerun, _ = deploy_s3(sample, tmp_path / "after", proxy, *only)
         assert again.returncode == 0 and rerun.writes == 0, rerun.methods
+
+
+def fnmatch_any(slug: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(slug, pattern) for pattern in patterns)

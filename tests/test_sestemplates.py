@@ -7,8 +7,12 @@ from pathlib import Path
 
 from helpers import copy_sample_network
 
-from provisioner.render.sestemplates import PARTS, fill, split, template_name
+from provisioner.render.sestemplates import fill, split, template_name
 from provisioner.run.deploy import Project, load, make_builder
+
+# The parts of an SES template (the CreateTemplate API), spelled here: looping over the
+# module's own list, a part dropped from it would no longer be checked anywhere.
+PARTS = ("SubjectPart", "TextPart", "HtmlPart")
 
 CANDIDATE = {
     "name": "Marie Dubois",
@@ -33,7 +37,7 @@ def test_two_nations_rendered_alike_share_one_skeleton_and_fill_back_exactly() -
     second = email("Jan Peeters", "jan.horizon.example", "#0b4f8a")
     skeleton_a, data_a = split(first, CANDIDATE)
     skeleton_b, data_b = split(second, {**other, "content": {"colors": None}})
-    assert skeleton_a == skeleton_b
+    assert skeleton_a == skeleton_b and skeleton_a.keys() == set(PARTS)
     assert skeleton_a["TextPart"] == (
         "{{{nation_sender}}} vous attend: https://{{{nation_domain}}}/fr/agir.html\n"
     )
@@ -80,6 +84,7 @@ def test_the_sample_network_needs_a_few_dozen_templates(tmp_path: Path) -> None:
             if path.endswith(".json"):
                 sent = json.loads(raw)
                 skeleton = json.loads(build.templates[sent["Template"]])
+                assert set(PARTS) <= skeleton.keys() and set(PARTS) <= sent.keys(), path
                 for part in PARTS:
                     assert fill(skeleton[part], sent["TemplateData"]) == sent[part], path
     assert 16 <= len(templates) <= 50

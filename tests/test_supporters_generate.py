@@ -9,10 +9,13 @@ import textwrap
 import pytest
 
 from provisioner.supporters import (
-    LEVELS,
+    DIALERS,
+    SEGMENTS,
+    Ledger,
     load_geography,
     read_ledger,
     read_supporters,
+    render_exports,
     write_private_file,
 )
 from provisioner.supporters.generate import generate, main
@@ -64,7 +67,12 @@ def test_generated_sample_is_valid_varied_and_has_a_ledger(tmp_path):
 
     assert ingestion.quarantined == [] and len(ingestion.rows) == 3000
     rows = ingestion.rows
-    assert {row.level for row in rows} == set(LEVELS)
+    # Every engagement level of the export format (spelled here, not read from the
+    # module), and enough of each that every segment and dialer file gets people.
+    levels = {"subscriber", "supporter", "pledge", "volunteer", "member", "donor"}
+    assert {row.level for row in rows} == levels
+    exports = render_exports("hq", [], list(SEGMENTS), list(DIALERS), rows, Ledger())
+    assert all(exports.counts[name] > 30 for name in [*SEGMENTS, *DIALERS]), exports.counts
     assert {row.postcode for row in rows} == {p for p, _ in POSTCODES}
     assert all(row.phone.startswith("+32") for row in rows if row.phone)
     assert all(row.email.split("@")[1].startswith("example.") for row in rows if row.email)
