@@ -27,6 +27,7 @@ from provisioner.report.recap import recap
 from provisioner.report.report import regenerate, write_reports
 from provisioner.report.status import (
     history_table,
+    live_from,
     nation_status,
     open_state,
     run_history,
@@ -38,7 +39,7 @@ from provisioner.run.engine import STATUSES, NationResult, Options, budget_from
 from provisioner.run.plan import EXIT_CHANGES_PENDING, has_changes, plan_lines
 from provisioner.run.plan import as_json as plan_json
 from provisioner.run.shard import parse_shard
-from provisioner.targets import make_target
+from provisioner.targets import S3_OPTIONS, TARGETS, TargetChoice, open_target
 
 spec_option = click.option(
     "--spec",
@@ -88,6 +89,52 @@ def supporter_options(command: Any) -> Any:
     return command
 
 
+def target_options(command: Any) -> Any:
+    """--target and the s3 options (buckets, endpoint, profile, region, stack outputs),
+    one definition for every command that reads or writes a target."""
+    for option in reversed(
+        [
+            click.option(
+                "--target", type=click.Choice(TARGETS), default="local", show_default=True
+            ),
+            click.option(
+                "--endpoint-url",
+                default=None,
+                help="s3: S3-compatible endpoint (env PROVISIONER_S3_ENDPOINT_URL or "
+                "AWS_ENDPOINT_URL).",
+            ),
+            click.option(
+                "--site-bucket",
+                default=None,
+                help="s3: bucket of the sites (PROVISIONER_SITE_BUCKET).",
+            ),
+            click.option(
+                "--private-bucket",
+                default=None,
+                help="s3: private data bucket (PROVISIONER_PRIVATE_BUCKET).",
+            ),
+            click.option("--profile", default=None, help="s3: AWS profile (AWS_PROFILE)."),
+            click.option("--region", default=None, help="s3: AWS region (AWS_REGION)."),
+            click.option(
+                "--stack-outputs",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                default=None,
+                help="s3: JSON of `pulumi stack output --json` (buckets, region, domain).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _target_choice(params: dict[str, Any]) -> TargetChoice:
+    """The target options, taken out of `params`."""
+    choice = TargetChoice.from_params(params)
+    for name in ("target", "stack_outputs", *S3_OPTIONS):
+        params.pop(name, None)
+    return choice
+
+
 def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
     """The project, with supporters found next to the spec unless told otherwise."""
     supporters = params.pop("supporters", None)
@@ -104,7 +151,14 @@ def _project(spec: Path, out: Path, params: dict[str, Any]) -> Project:
         supporters = spec.parent / "data" / "supporters.csv"
     if intake is None and supporters is not None and (supporters.parent / "intake.db").is_file():
         intake = supporters.parent / "intake.db"
-    return Project(spec=spec, out=out, supporters=supporters, ledger=ledger, intake=intake)
+    return Project(
+        spec=spec,
+        out=out,
+        supporters=supporters,
+        ledger=ledger,
+        intake=intake,
+        target=_target_choice(params),
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,26 +178,7 @@ def validate(spec: Path) -> None:
 @cli.command(name="deploy")
 @spec_option
 @out_option
-@click.option("--target", type=click.Choice(["local", "s3"]), default="local", show_default=True)
-@click.option(
-    "--endpoint-url",
-    default=None,
-    help="s3: S3-compatible endpoint (env PROVISIONER_S3_ENDPOINT_URL or AWS_ENDPOINT_URL).",
-)
-@click.option(
-    "--site-bucket", default=None, help="s3: bucket of the sites (PROVISIONER_SITE_BUCKET)."
-)
-@click.option(
-    "--private-bucket", default=None, help="s3: private data bucket (PROVISIONER_PRIVATE_BUCKET)."
-)
-@click.option("--profile", default=None, help="s3: AWS profile (AWS_PROFILE).")
-@click.option("--region", default=None, help="s3: AWS region (AWS_REGION).")
-@click.option(
-    "--stack-outputs",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help="s3: JSON of `pulumi stack output --json` (buckets, region, domain).",
-)
+@target_options
 @click.option("--only", multiple=True, help="Slug or glob (repeatable): deploy only these.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True)
@@ -176,13 +211,11 @@ def deploy_command(
     """Build every nation and publish what changed."""
     project = _project(spec, out, params)
     options = _engine_options(params)
-    target = make_target(params["target"], params, options.jobs, options.keep_releases)
     with _progress(enabled=not quiet) as events:
         report = deploy(
             project,
             options,
             only=only,
-            target=target,
             events=events,
             prune=params["prune"],
             shard=parse_shard(params["shard"]) if params["shard"] else None,
@@ -230,6 +263,7 @@ def _failure_budget(value: str | None) -> str | None:
     help=f"Exit 0 when nothing would change, {EXIT_CHANGES_PENDING} when changes are pending.",
 )
 @supporter_options
+@target_options
 def plan(
     spec: Path,
     out: Path,
@@ -256,9 +290,14 @@ def plan(
 @out_option
 @click.argument("slug")
 @click.option("--to", "release", default=None, help="Release id (default: the previous one).")
-def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> None:
-    """Switch a nation back to a kept release, atomically."""
-    result = rollback(Project(spec=spec, out=out), slug, release)
+@target_options
+def rollback_command(spec: Path, out: Path, slug: str, release: str | None, **params: Any) -> None:
+    """Switch a nation's pages and emails back to a kept release, atomically.
+
+    Supporter lists stay the current ones: a release never holds them.
+    """
+    project = Project(spec=spec, out=out, target=_target_choice(params))
+    result = rollback(project, slug, release)
     click.echo(f"{slug}: {result['from']} -> {result['to']} (run {result['run_id']})")
 
 
@@ -275,13 +314,7 @@ def rollback_command(spec: Path, out: Path, slug: str, release: str | None) -> N
     help="Central supporter export; the erasure ledger is erased.csv beside it. "
     "Default: data/supporters.csv beside the spec.",
 )
-@click.option("--target", type=click.Choice(["local", "s3"]), default="local", show_default=True)
-@click.option(
-    "--stack-outputs",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help="s3: JSON of `pulumi stack output --json`; or PROVISIONER_*_BUCKET variables.",
-)
+@target_options
 @click.option(
     "--intake",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -304,18 +337,18 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
         raise click.UsageError("give exactly one of --email, --phone or --id")
     person = person_from(*given[0])
     data = supporters or spec.parent / "data" / "supporters.csv"
-    project = Project(spec=spec, out=out, supporters=data)
-    target = make_target(params["target"], params)
+    choice = _target_choice(params)
+    project = Project(spec=spec, out=out, supporters=data, target=choice)
     intake = params["intake"] or data.parent / "intake.db"
     stores = [SqliteStore(intake)] if intake.is_file() else []
     try:
-        result = erase(project, person, target, stores).as_dict()
+        result = erase(project, person, stores=stores).as_dict()
     finally:
         for store in stores:
             store.close()
     kinds = ", ".join(result["kinds"])
     click.echo(f"{kinds}: {result['newly_added']} new in {project.erasures_path} (hashes only)")
-    where = out / "private" if target is None else f"the {params['target']} target"
+    where = out / "private" if choice.name == "local" else f"the {choice.name} target"
     for place, rows in result["found"].items():
         click.echo(f"  removed {rows} row(s) from {where}/{place}")
     if not result["found"]:
@@ -351,6 +384,7 @@ def erase_command(spec: Path, out: Path, supporters: Path | None, **params: Any)
     default=None,
     help="--html: intake store for the counts (default: data/intake.db beside the spec).",
 )
+@target_options
 def status(
     out: Path,
     statuses: tuple[str, ...],
@@ -360,11 +394,19 @@ def status(
     as_html: bool,
     spec: Path,
     intake: Path | None,
+    **params: Any,
 ) -> None:
-    """Show the last known status of every nation, failures first."""
+    """Show the last known status of every nation, failures first.
+
+    LIVE is the release the target serves now, read from it (one read on S3).
+    """
     state = open_state(out)
     try:
-        nations = nation_status(state, statuses, parent, tag)
+        target = open_target(_target_choice(params), out, create=False)
+        try:
+            nations = live_from(target, nation_status(state, statuses, parent, tag))
+        finally:
+            target.close()
         if as_html:
             click.echo(network_html(state, out / "reports", spec, intake))
         elif as_json:
@@ -503,7 +545,8 @@ def inbox_command(spec: Path, out: Path, no_publish: bool, **params: Any) -> Non
     from provisioner.candidates.inbox import S3Inbox, take_inbox
     from provisioner.targets.s3 import S3Target
 
-    target = make_target("s3", params)
+    choice = TargetChoice("s3", stack_outputs=params["stack_outputs"])
+    target = open_target(choice, out)
     assert isinstance(target, S3Target)
     project = _project(spec, out, {})
     network = load(project)

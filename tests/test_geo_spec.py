@@ -11,6 +11,8 @@ from helpers import NETWORK, REPO, build_file_tree, mini_blueprints, nation, wri
 
 from provisioner.errors import SpecError
 from provisioner.geo import load_geography
+from provisioner.render.blueprints import Catalog
+from provisioner.render.build import Builder
 from provisioner.spec.load import load_network
 from provisioner.supporters import Supporter, build_index, segment
 
@@ -186,3 +188,17 @@ def test_the_french_sample_is_valid_and_fresh() -> None:
     assert spec.read_text(encoding="utf-8") == france_network.render_france(
         france_network.build_france(), dump
     ), "run: python scripts/generate_network.py --country FR"
+
+
+def test_the_luxembourg_sample_renders_from_its_csv_geography() -> None:
+    """A third country with no built-in provider: its geography is a CSV file, its
+    authority and postcode hint are per-country strings."""
+    network = load_network(REPO / "examples" / "luxembourg" / "nations.yaml", REPO / "blueprints")
+    assert network.geography is not None and network.geography.country == "LU"
+    assert "1330" in network.nations["luxembourg"].coverage  # from the area LUX of the CSV
+    assert set(network.nations["canton-esch"].coverage) >= {"4010", "3401"}
+    builder = Builder(network, Catalog(REPO / "blueprints"), REPO / "nations")
+    files = builder.build(network.nations["ettelbruck"]).files["sites"]
+    assert "CNPD" in files["de/datenschutz.html"].decode()
+    form = files["fr/agir.html"].decode()
+    assert 'pattern="[0-9]{4}"' in form and "Quatre chiffres, par exemple 2449" in form

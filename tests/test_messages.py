@@ -191,6 +191,10 @@ def test_election_day_is_written_in_each_language() -> None:
     assert format_date("2026-10-11", "fr") == "11 octobre 2026"
     assert format_date("2026-03-01", "nl") == "1 maart 2026"
     assert format_date("2026-12-24", "de") == "24. Dezember 2026"
+    # A language a network adds gets its own month names (CLDR), not French ones.
+    assert format_date("2026-10-11", "it") == "11 ottobre 2026"
+    assert format_date("2026-10-11", "lb") == "11. Oktober 2026"
+    assert format_date("2026-10-11", "qaa") == "2026-10-11"  # private-use tag: no CLDR data
 
 
 def test_german_scripts_for_a_german_speaking_section() -> None:

@@ -122,7 +122,7 @@ def test_templates_are_compiled_once_per_blueprint(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builder = make_builder(root, [nation("hq"), nation("a", "hq"), nation("b", "hq")])
-    env = builder.renderers["section"].env
+    env = builder.renderers["section"].blueprint_env  # no overrides: no sandbox needed
     compiled: Counter[str] = Counter()
     compile_source = env.compile
 

@@ -109,6 +109,7 @@ def test_publish_lays_out_sites_private_files_and_pointer(target: S3Target, dire
     } | {"sites/liege/_current"}
     run_files = {"private/liege/segments/volunteers.csv", "private/liege/exports/x.csv"}
     run_files |= {f"manifests/liege/{release}.json", "emails/liege.json"}
+    run_files |= {f"emails/liege/{release}.json"}  # the release's emails, for a rollback
     # Written at the first write: the lock, and the index marking the run's nations pending.
     assert keys(direct, target.private) == run_files | {"locks/deploy-0.json", "live/0-of-1.json"}
     index = json.loads(
@@ -166,9 +167,10 @@ def test_new_release_copies_unchanged_files_and_uploads_the_rest(
     proxy.reset()
     result = target.publish(make_build(page="v2"))
     assert result.changed == ["sites/index.html"]
-    # 3 copies + index.html + manifest + pointer; private files and the template untouched.
+    # 3 copies + index.html + manifest + kept emails + pointer; private files, the live
+    # send data and the template untouched.
     assert proxy.traffic.copies == 3
-    assert proxy.traffic.writes == 6
+    assert proxy.traffic.writes == 7
     copied = direct.head_object(Bucket=target.site, Key=f"sites/liege/{result.release}/nation.json")
     assert copied["ContentType"] == "application/json"
 
@@ -343,6 +345,35 @@ def test_rollback_keeps_the_current_private_lists_and_the_next_publish_sees_them
     # Republishing the old lists must write them: the manifest now says what is live.
     target.publish(make_build(page="v1", private="with-erased-person"))
     assert private_list() == b"with-erased-person"
+
+
+def test_rollback_brings_back_the_releases_emails_and_their_deleted_template(
+    target: S3Target, direct: Any, ses: Any
+) -> None:
+    first = target.publish(make_build(page="v1", email="old words")).release
+    target.publish(make_build(page="v2", email="new words"))
+    target.close()  # the run ends: the old template, used by no live nation, is deleted
+    (old_template,) = make_build(email="old words").templates
+    assert old_template not in template_names(ses)
+
+    def sends() -> dict[str, Any]:
+        body = direct.get_object(Bucket=target.private, Key="emails/liege.json")["Body"].read()
+        data: dict[str, Any] = json.loads(body)
+        return data
+
+    rollback = S3Target(target.settings, limits=target.limits)
+    rollback.activate("liege", str(first))
+    assert old_template in template_names(ses)  # registered again before it is named
+    assert sends()["fr/welcome.json"]["Template"] == old_template
+    rollback.close()  # the template now live stays; the newer one is unused
+    (new_template,) = make_build(email="new words").templates
+    assert old_template in template_names(ses) and new_template not in template_names(ses)
+    # Republishing the newer emails writes them again: the manifest says what is live.
+    again = S3Target(target.settings, limits=target.limits)
+    result = again.publish(make_build(page="v2", email="new words"))
+    assert "emails/fr/welcome.json" in result.changed
+    assert sends()["fr/welcome.json"]["Template"] == new_template
+    again.close()
 
 
 def test_erase_rewrites_private_objects_and_deletes_their_old_versions(

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioner.errors import BlueprintError
-from provisioner.render.strings import Strings, load_strings
+from provisioner.render.strings import I18N, Strings, load_strings
 
 BASE_NAME = "_base"
 Language = str  # a BCP 47 tag; the spec checks that strings exist for it
@@ -59,6 +59,7 @@ class Blueprint:
     name: str
     root: Path
     manifest: Manifest
+    network_strings: Path | None = None  # the network's strings folder, layered last
 
     @property
     def templates(self) -> Path:
@@ -72,13 +73,15 @@ class Blueprint:
 
 
 class Catalog:
-    """Blueprints found under one directory (`blueprints/` by default)."""
+    """Blueprints found under one directory (`blueprints/` by default), with the
+    network's own strings folder (`network.strings`) layered over their texts."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, network_strings: Path | None = None):
         self.root = root
+        self.network_strings = network_strings
         self._blueprints: dict[str, Blueprint] = {}
         self._digests: dict[str, str] = {}
-        self._strings: dict[tuple[str, str, str], Strings] = {}
+        self._strings: dict[tuple[str, str, str, str], Strings] = {}
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -92,13 +95,16 @@ class Catalog:
             self._blueprints[name] = self._load(name)
         return self._blueprints[name]
 
-    def strings(self, name: str, lang: str, country: str) -> Strings:
-        """Strings of blueprint `name` in `lang`: shared, then per country, then its own."""
-        key = (name, lang, country)
+    def strings(self, name: str, lang: str, country: str, folder: str = I18N) -> Strings:
+        """Texts of blueprint `name` in `lang` from `folder` (i18n, messages, calls):
+        shared, then per country (i18n only), then its own, then the network's."""
+        key = (name, lang, country, folder)
         if key not in self._strings:
-            i18n = self.base / "i18n"
-            folders = [i18n, i18n / "countries" / country, self.root / name / "i18n"]
-            self._strings[key] = load_strings(folders, lang)
+            shared = self.base / folder
+            countries = [shared / "countries" / country] if folder == I18N else []
+            folders = [shared, *countries, self.root / name / folder]
+            network = self.network_strings / folder if self.network_strings else None
+            self._strings[key] = load_strings(folders, lang, network)
         return self._strings[key]
 
     @property
@@ -106,9 +112,11 @@ class Catalog:
         return self.root / BASE_NAME
 
     def digest(self, name: str) -> str:
-        """Hash of every file of the blueprint and of the shared base (for fingerprints)."""
+        """Hash of every file of the blueprint, the shared base and the network's
+        strings (for fingerprints)."""
         if name not in self._digests:
-            self._digests[name] = tree_digest([self.base, self.root / name])
+            extra = [self.network_strings] if self.network_strings else []
+            self._digests[name] = tree_digest([self.base, self.root / name, *extra])
         return self._digests[name]
 
     def _load(self, name: str) -> Blueprint:
@@ -129,7 +137,7 @@ class Catalog:
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise BlueprintError(f"{path}: invalid manifest: {details}") from exc
-        return Blueprint(name=name, root=root, manifest=manifest)
+        return Blueprint(name, root, manifest, self.network_strings)
 
 
 def tree_digest(roots: list[Path]) -> str:

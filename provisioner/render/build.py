@@ -21,6 +21,7 @@ from provisioner.render.callscripts import FOLDER as CALLS
 from provisioner.render.callscripts import CallScripts
 from provisioner.render.context import nation_data, network_data
 from provisioner.render.fingerprint import fingerprint, spec_inputs
+from provisioner.render.manifest import Manifest
 from provisioner.render.messages import MessageBook
 from provisioner.render.rendering import Renderer
 from provisioner.render.renderplan import (
@@ -33,6 +34,7 @@ from provisioner.render.renderplan import (
     render_parts,
 )
 from provisioner.render.sestemplates import split, template_json, template_name
+from provisioner.render.sharing import SharedCode, shared_modules
 from provisioner.spec.network import Nation, Network
 from provisioner.supporters.hunters import HunterSource
 
@@ -75,19 +77,15 @@ class Build:
     # emails/<lang>/<id>.json that name them are.
     templates: dict[str, bytes] = field(default_factory=dict)
 
-    _manifest: dict[str, str] | None = field(default=None, repr=False)
+    _manifest: Manifest | None = field(default=None, repr=False)
 
-    def manifest(self) -> dict[str, str]:
+    def manifest(self) -> Manifest:
         """`area/path` -> sha256 of the content; what a target compares to skip writes.
 
         Computed once (in the build process) and carried with the build.
         """
         if self._manifest is None:
-            self._manifest = {
-                f"{area}/{path}": hashlib.sha256(data).hexdigest()
-                for area in AREAS
-                for path, data in sorted(self.files[area].items())
-            }
+            self._manifest = Manifest.of_files({area: self.files[area] for area in AREAS})
         return self._manifest
 
     def sha256(self, area: str, path: str) -> str:
@@ -101,7 +99,7 @@ class Build:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.manifest(), sort_keys=True).encode()).hexdigest()
+        return self.manifest().digest
 
 
 class Builder:
@@ -121,11 +119,14 @@ class Builder:
         self.audience = audience
         self.hunters = hunters
         used = sorted({nation.blueprint for nation in network})
+        # Compiled code shared by the blueprints' environments, one cache per kind
+        # (sandboxed or not); per Builder, so a new Builder compiles afresh.
+        self._code = {False: SharedCode(), True: SharedCode()}
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}
         self.messages = {
-            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].env)
+            name: MessageBook(catalog.get(name), catalog.base, self.renderers[name].blueprint_env)
             for name in used
         }
 
@@ -135,7 +136,8 @@ class Builder:
             self.audience.load()
 
     def _renderer(self, name: str) -> Renderer:
-        return Renderer(self.catalog.get(name), self.catalog.base / "templates", self.nations_dir)
+        base = self.catalog.base / "templates"
+        return Renderer(self.catalog.get(name), base, self.nations_dir, self._code)
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
@@ -220,7 +222,8 @@ class Builder:
         def one(name: str, context: Mapping[str, Any]) -> str:
             return renderer.render(plan.slug, name, dict(context), plan.namespaced)
 
-        return render_parts(output, one)
+        with shared_modules():  # an email's three parts import the same partials
+            return render_parts(output, one)
 
     def build(
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
@@ -235,7 +238,7 @@ class Builder:
         if problems:
             raise CandidateRuleError(problems)
         result = Build(nation.slug, fingerprint or self.fingerprint(nation))
-        with budgets.rendering(nation.budgets):
+        with budgets.rendering(nation.budgets), shared_modules():
             for output in plan.outputs:
                 files = result.files[output.area]
                 if output.kind == MANIFEST:

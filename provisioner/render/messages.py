@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import babel
+import babel.dates
 import jinja2
 import yaml
 
@@ -27,11 +29,6 @@ from provisioner.spec.yamlsource import deep_merge
 
 FOLDER = "messages"
 BRACKETED = re.compile(r"\[([^\[\]\n]{1,40})\]")
-MONTHS = {
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-}
 # The geo level that names a nation's place, by kind (the HQ has none).
 PLACE_LEVEL = {
     "candidate": "municipality",
@@ -70,17 +67,21 @@ class MessageBook:
         self._compiled: dict[tuple[str, str, str], jinja2.Template] = {}
 
     def has_folder(self, folder: str) -> bool:
-        """Whether the base or the blueprint writes texts in `folder` (calls/…)."""
-        return any((root / folder).is_dir() for root in (self.base, self.blueprint.root))
+        """Whether the base, the blueprint or the network writes texts in `folder`."""
+        return any((root / folder).is_dir() for root in self._roots())
 
     def texts(self, lang: str, folder: str = FOLDER) -> MessageTexts:
-        """The merged `<folder>/<lang>.yaml` of the base and the blueprint (cached)."""
+        """The merged `<folder>/<lang>.yaml` of the base, the blueprint and the
+        network's strings folder (cached)."""
         key = f"{folder}/{lang}"
         if key not in self._texts:
-            self._texts[key] = _read_texts(
-                [self.base / folder / f"{lang}.yaml", self.blueprint.root / folder / f"{lang}.yaml"]
-            )
+            paths = [root / folder / f"{lang}.yaml" for root in self._roots()]
+            self._texts[key] = _read_texts(paths)
         return self._texts[key]
+
+    def _roots(self) -> list[Path]:
+        network = self.blueprint.network_strings
+        return [self.base, self.blueprint.root, *([network] if network else [])]
 
     def page_data(self, nation: dict[str, Any], network: dict[str, Any], lang: str) -> dict:
         """What the messages page shows in `lang`: scripts, tips and the filled values."""
@@ -174,11 +175,14 @@ def page_links(blueprint: Blueprint, url: str, lang: str) -> dict[str, str]:
 
 
 def format_date(value: date | str, lang: str) -> str:
-    """`11 octobre 2026`, `11 oktober 2026`, `11. Oktober 2026`."""
+    """The long date in `lang`, from CLDR (babel): `11 octobre 2026`, `11. Oktober 2026`,
+    `11 ottobre 2026`, so a language a network adds gets its own month names."""
     day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    month = MONTHS.get(lang, MONTHS["fr"]).split()[day.month - 1]
-    separator = ". " if lang == "de" else " "
-    return f"{day.day}{separator}{month} {day.year}"
+    try:
+        locale = babel.Locale.parse(lang, sep="-")
+    except (ValueError, babel.UnknownLocaleError):
+        return day.isoformat()  # a valid tag CLDR has no data for: unambiguous everywhere
+    return babel.dates.format_date(day, format="long", locale=locale)
 
 
 def _place(nation: dict[str, Any], texts: MessageTexts) -> tuple[str | None, str]:

@@ -10,7 +10,7 @@ overrides share the blueprint's compiled templates.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from provisioner.errors import TemplateError
 from provisioner.render import amplifiers, budgets
 from provisioner.render.blueprints import Blueprint
+from provisioner.render.sharing import SharedCode, SharedModuleTemplate, shared_modules
 from provisioner.render.strict import CampaignUndefined, make_strict
 
 NATION_PREFIX = "@nation/"
@@ -38,6 +39,13 @@ ATTRIBUTE_FILTERS = frozenset(
     {"attr", "map", "select", "selectattr", "reject", "rejectattr", "sort", "groupby"}
     | {"sum", "unique", "min", "max", "dictsort"}
 )
+# Methods that change a list, dict, set or deque in place (those the immutable sandbox
+# refuses on these types).
+MUTATING_METHODS = frozenset(
+    {"append", "appendleft", "extend", "extendleft", "insert", "remove", "reverse", "sort"}
+    | {"pop", "popleft", "popitem", "clear", "setdefault", "update", "rotate", "add"}
+    | {"discard", "difference_update", "intersection_update", "symmetric_difference_update"}
+)
 MAX_SEQUENCE = 100_000  # like the sandbox's MAX_RANGE: a template may not build huge values
 MAX_EXPONENT = 1_000
 # What a faulty or hostile template can raise (RecursionError: a template including
@@ -53,14 +61,16 @@ class ForbiddenSyntax(jinja2.TemplateSyntaxError):
 class LayeredLoader(jinja2.BaseLoader):
     """Finds templates in nation overrides, then the blueprint, then the shared base."""
 
-    def __init__(self, blueprint: Blueprint, base_templates: Path, nations_dir: Path):
+    def __init__(self, blueprint: Blueprint, base_templates: Path, nations_dir: Path | None):
         self.layers = [blueprint.templates, base_templates]
-        self.nations_dir = nations_dir
+        self.nations_dir = nations_dir  # None: blueprint templates only
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         if template.startswith(NATION_PREFIX):
+            if self.nations_dir is None:
+                raise jinja2.TemplateNotFound(template, "blueprint templates only here")
             slug, _, name = template[len(NATION_PREFIX) :].partition("/")
             return self._nation_source(slug, name)
         for prefix, layer in (("@blueprint/", self.layers[0]), ("@base/", self.layers[1])):
@@ -84,6 +94,7 @@ class LayeredLoader(jinja2.BaseLoader):
         if name.startswith(LAYER_MARK):
             return self._layer_source(name[len(LAYER_MARK) :])
         parts = jinja2.loaders.split_template_path(name)
+        assert self.nations_dir is not None
         override = self.nations_dir.joinpath(slug, "overrides", *parts)
         if not override.is_file():
             return self._layer_source(name)
@@ -103,14 +114,11 @@ def _read(path: Path) -> tuple[str, str, Callable[[], bool]]:
     return path.read_text(encoding="utf-8"), shown, lambda: path.stat().st_mtime == mtime
 
 
-class CampaignEnvironment(ImmutableSandboxedEnvironment):
-    """Keeps a nation's templates inside its own namespace and away from other nations'.
-
-    On top of the runtime sandbox, templates are checked when compiled: escape attempts
-    fail with their line even in a branch that a test render would not take.
+class TemplateRules(jinja2.Environment):
+    """What every environment enforces: a nation's templates stay inside its own
+    namespace and away from other nations', and templates are checked when compiled:
+    escape attempts fail with their line even in a branch a test render would not take.
     """
-
-    intercepted_binops = frozenset({"*", "**", "%"})  # also stops constant folding of 9**9**9
 
     def join_path(self, template: str, parent: str) -> str:
         if not parent.startswith(NATION_PREFIX):
@@ -139,6 +147,12 @@ class CampaignEnvironment(ImmutableSandboxedEnvironment):
                 raise ForbiddenSyntax(message, name_node.lineno, name, filename)
         _tick_every_loop(tree, self)
         return tree
+
+
+class CampaignEnvironment(TemplateRules, ImmutableSandboxedEnvironment):
+    """Where candidate code runs: the runtime sandbox on top of the compile-time rules."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})  # also stops constant folding of 9**9**9
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -196,13 +210,52 @@ def _forbidden(node: nodes.Node) -> str | None:
     return None
 
 
+class BlueprintEnvironment(TemplateRules):
+    """Where only blueprint and base templates run (central, reviewed code): the same
+    compile-time rules, strictness, bounded filters and budgets, without the runtime
+    sandbox's check of every attribute and call, whose cost only candidate code needs.
+
+    It cannot load a nation's files at all (see `LayeredLoader`), and it refuses at
+    compile time the methods that change a value in place, which the immutable sandbox
+    refuses when it runs: data shared by every render stays as the spec made it.
+    """
+
+    template_class = SharedModuleTemplate
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            attr = node.attr if isinstance(node, nodes.Getattr) else _const_item(node)
+            if attr in MUTATING_METHODS:
+                message = f"{attr!r} changes a value in place; build a new value instead"
+                raise ForbiddenSyntax(message, node.lineno, name, filename)
+        return tree
+
+
+def _const_item(node: nodes.Node) -> str | None:
+    arg = getattr(node, "arg", None)
+    return str(arg.value) if isinstance(arg, nodes.Const) else None
+
+
+def _autoescaped(name: str | None) -> bool:
+    return bool(name) and str(name).endswith(".html.j2")
+
+
 def make_environment(
-    blueprint: Blueprint, base_templates: Path, nations_dir: Path
+    blueprint: Blueprint,
+    base_templates: Path,
+    nations_dir: Path | None,
+    trusted: bool = False,
+    code: SharedCode | None = None,
 ) -> jinja2.Environment:
-    env = CampaignEnvironment(
-        loader=LayeredLoader(blueprint, base_templates, nations_dir),
+    """The sandboxed environment of a blueprint (candidate overrides take part), or with
+    `trusted` the blueprint-only one, which never sees a nation's files."""
+    kind: type[TemplateRules] = BlueprintEnvironment if trusted else CampaignEnvironment
+    env = kind(
+        loader=LayeredLoader(blueprint, base_templates, None if trusted else nations_dir),
+        bytecode_cache=code,
         undefined=CampaignUndefined,
-        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        autoescape=_autoescaped,
         cache_size=-1,  # never evict: every template is compiled once per run
         auto_reload=False,
         keep_trailing_newline=True,
@@ -220,10 +273,24 @@ def make_environment(
 class Renderer:
     """Renders one blueprint's templates for any nation."""
 
-    def __init__(self, blueprint: Blueprint, base_templates: Path, nations_dir: Path):
+    def __init__(
+        self,
+        blueprint: Blueprint,
+        base_templates: Path,
+        nations_dir: Path,
+        code: Mapping[bool, SharedCode] | None = None,
+    ):
         self.blueprint = blueprint
         self.nations_dir = nations_dir
-        self.env = make_environment(blueprint, base_templates, nations_dir)
+        code = code or {False: SharedCode(), True: SharedCode()}
+        # Nations with overrides render (and are checked) here, in the sandbox.
+        self.env = make_environment(blueprint, base_templates, nations_dir, False, code[False])
+        # Nations without: only blueprint code runs, so no sandbox to pay for.
+        self.blueprint_env = make_environment(blueprint, base_templates, None, True, code[True])
+
+    def env_for(self, namespaced: bool) -> jinja2.Environment:
+        """The sandbox when the nation's own templates take part, else the blueprint's."""
+        return self.env if namespaced else self.blueprint_env
 
     def has_overrides(self, slug: str) -> bool:
         folder = self.nations_dir / slug / "overrides"
@@ -233,8 +300,9 @@ class Renderer:
         """Render template `name` for nation `slug`; raise TemplateError with file:line."""
         full_name = f"{NATION_PREFIX}{slug}/{name}" if namespaced else name
         try:
-            template = self.env.get_template(full_name)
-            return budgets.bounded_text(template.generate(context))
+            template = self.env_for(namespaced).get_template(full_name)
+            with shared_modules():
+                return budgets.bounded_text(template.generate(context))
         except (budgets.RenderTimeout, budgets.RenderTooLarge) as exc:
             where = template_location(exc.__traceback__) or _template_file(template)
             raise budgets.BudgetError(str(exc), where) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -18,6 +18,9 @@ from provisioner.report.recap import DIM, HEADING, STATUS_STYLES, error_summary,
 from provisioner.report.report import summarize
 from provisioner.run.engine import STATUSES
 from provisioner.run.state import State
+
+if TYPE_CHECKING:
+    from provisioner.targets.base import Target
 
 # Failures first: the order ops read a status list in.
 STATUS_RANK = {"failed": 0, "skipped": 1, "deployed": 2, "unchanged": 3}
@@ -53,6 +56,14 @@ def nation_status(
         and (tag is None or tag in (record.get("tags") or []))
     ]
     return sorted(chosen, key=lambda r: (STATUS_RANK.get(r["status"], 9), r["slug"]))
+
+
+def live_from(target: Target, nations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each nation's `live_release` as the target says it now, not as the state recorded.
+
+    They differ after a rollback or a deploy made from another machine's state.
+    """
+    return [{**n, "live_release": target.current_release(n["slug"])} for n in nations]
 
 
 def status_json(state: State, nations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from provisioner.spec.network import Nation, Network
 from provisioner.supporters import write_private_file
 from provisioner.supporters.audience import Audience
 from provisioner.supporters.hunters import read_hunters
+from provisioner.targets import TargetChoice, open_target
 from provisioner.targets.base import Target
-from provisioner.targets.local import LocalTarget
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Project:
     supporters: Path | None = None  # the central supporter export; None: no private lists
     ledger: Path | None = None  # the do-not-contact ledger (default: beside supporters)
     intake: Path | None = None  # the intake store (`provisioner serve`); None: no web sign-ups
+    target: TargetChoice = field(default_factory=TargetChoice)  # where it is published
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -114,7 +115,7 @@ def make_builder(project: Project, network: Network) -> Builder:
             network, project.supporters, project.ledger_path, project.erasures_path, project.intake
         )
     hunters = read_hunters(project.intake)  # referrals.db beside the intake store
-    catalog = Catalog(project.blueprints_dir)
+    catalog = Catalog(project.blueprints_dir, network.strings_dir)
     return Builder(network, catalog, project.overrides_dir, audience, hunters)
 
 
@@ -135,7 +136,9 @@ def deploy(
     network = load(project)  # validates everything before any side effect
     nations = select(network, only, shard)
     builder = make_builder(project, network)
-    target = target or LocalTarget(project.out, keep_releases=options.keep_releases)
+    target = target or open_target(
+        project.target, project.out, jobs=options.jobs, keep_releases=options.keep_releases
+    )
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
         state = State(project.out / "state.db")
         if isinstance(builder.audience, Audience):
@@ -217,32 +220,41 @@ def _write_quarantine(project: Project, audience: Audience) -> str | None:
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:
     """What `deploy` would do; reads the target and the state, writes nothing."""
     network = load(project)
-    target = LocalTarget(project.out, create=False)
-    return plan(
-        make_builder(project, network),
-        target,
-        project.out / "state.db",
-        select(network, only),
-        set(network.nations),
-    )
+    builder = make_builder(project, network)
+    target = open_target(project.target, project.out, create=False)
+    try:
+        return plan(
+            builder, target, project.out / "state.db", select(network, only), set(network.nations)
+        )
+    finally:
+        target.close()
 
 
 def rollback(project: Project, slug: str, to: str | None = None) -> dict[str, Any]:
     """Switch `slug` back to release `to` (default: the one before the live one)."""
-    target = LocalTarget(project.out)
-    with deploy_lock(project.out / ".deploy.lock", f"rollback {slug}"):
-        releases = target.releases(slug)
-        live = target.current_release(slug)
-        if not releases or live is None:
-            raise InputError(f"{slug}: nothing published under {project.out}; deploy it first")
-        chosen = to or _previous(releases, live, slug)
-        if chosen not in releases:
-            raise InputError(f"{slug}: no release {chosen!r}; kept releases: {', '.join(releases)}")
-        state = State(project.out / "state.db")
-        try:
-            return _record_rollback(state, target, slug, live, chosen)
-        finally:
-            state.close()
+    target = open_target(project.target, project.out, create=False)
+    try:
+        with deploy_lock(project.out / ".deploy.lock", f"rollback {slug}"):
+            chosen, live = _rollback_to(target, slug, to)
+            state = State(project.out / "state.db")
+            try:
+                return _record_rollback(state, target, slug, live, chosen)
+            finally:
+                state.close()
+    finally:
+        target.close()  # a shared target saves what it switched and releases its lock
+
+
+def _rollback_to(target: Target, slug: str, to: str | None) -> tuple[str, str]:
+    """(the release to switch to, the live one); InputError when there is none."""
+    releases = target.releases(slug)
+    live = target.current_release(slug)
+    if not releases or live is None:
+        raise InputError(f"{slug}: nothing published on {target.location}; deploy it first")
+    chosen = to or _previous(releases, live, slug)
+    if chosen not in releases:
+        raise InputError(f"{slug}: no release {chosen!r}; kept releases: {', '.join(releases)}")
+    return chosen, live
 
 
 def _previous(releases: list[str], live: str, slug: str) -> str:
@@ -253,7 +265,7 @@ def _previous(releases: list[str], live: str, slug: str) -> str:
 
 
 def _record_rollback(
-    state: State, target: LocalTarget, slug: str, live: str, chosen: str
+    state: State, target: Target, slug: str, live: str, chosen: str
 ) -> dict[str, Any]:
     run_id, started_at = new_run_id(), now_iso()
     state.start_run(run_id, f"rollback {slug}", target.name, started_at)

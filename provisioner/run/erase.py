@@ -30,8 +30,8 @@ from provisioner.supporters.erasure import (
     same_person,
     scrub_csv,
 )
+from provisioner.targets import open_target
 from provisioner.targets.base import Target
-from provisioner.targets.local import LocalTarget
 
 
 class ErasableStore(Protocol):
@@ -79,7 +79,12 @@ def erase(
     ledger = project.erasures_path
     if ledger is None:
         raise InputError("erase: no supporter data configured; pass --supporters PATH")
-    target = target or LocalTarget(project.out)
+    if target is None:
+        target = open_target(project.target, project.out)
+        try:
+            return erase(project, person, target, stores)
+        finally:
+            target.close()
     with deploy_lock(project.out / ".deploy.lock", "erase"):
         people = same_person(person, _export_rows(project))
         added = sum(append_erasure(ledger, p.kind, p.value) for p in people)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,12 +179,14 @@ class State:
 
     def record_release(
         self, slug: str, release: str, run_id: str, fingerprint: str, digest: str, when: str,
-        manifest: dict[str, str],
+        manifest: Mapping[str, str],
     ) -> None:  # fmt: skip
+        """History of a publish; what is live is the target's to say (`live_manifest`)."""
+        entries = json.dumps(dict(manifest))
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO releases VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (slug, release, run_id, fingerprint, digest, when, json.dumps(manifest)),
+                (slug, release, run_id, fingerprint, digest, when, entries),
             )
 
     def set_release(self, slug: str, release: str, fingerprint: str | None) -> None:

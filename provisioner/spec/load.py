@@ -16,9 +16,10 @@ from provisioner.errors import BlueprintError, Problem, SpecError
 from provisioner.geo import Geography, GeographyError, load_geography
 from provisioner.geo.claims import overlap_problems
 from provisioner.render.blueprints import Catalog
-from provisioner.render.strings import is_language_tag
+from provisioner.render.strings import is_language_tag, network_folder_problems
 from provisioner.spec.models import NationEntry, NetworkInfo, SpecFile
 from provisioner.spec.network import Network, resolve
+from provisioner.spec.textcheck import text_problems
 from provisioner.spec.yamlsource import Loc, YamlSource, deep_merge, load_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -45,6 +46,7 @@ class _Checker:
         self.catalog = catalog
         self.spec_dir = spec_dir
         self.geography: Geography | None = None
+        self.strings_dir: Path | None = None
         self.problems: list[Problem] = []
 
     def add(self, loc: Loc, message: str, fix: str = "") -> None:
@@ -54,6 +56,7 @@ class _Checker:
         top = self._validate_top()
         if top:
             self.geography = self._load_geography(top.network)
+            self._use_network_strings(top.network)
         entries = self._validate_entries(top.nations if top else [], top.defaults if top else {})
         self._check_unique(entries, "slug", "slug")
         kinds = self._check_blueprints(entries)
@@ -67,6 +70,7 @@ class _Checker:
         network = resolve(top.network, by_slug, kinds, lines, self.geography) if top else None
         assert network is not None
         network.geography = self.geography
+        network.strings_dir = self.strings_dir
         self._check_resolved(network, entries)
         self._check_strings(network, entries)
         if self.problems:
@@ -87,6 +91,18 @@ class _Checker:
         except GeographyError as exc:
             self.add(("network", "geography" if path else "country"), str(exc), "")
             return None
+
+    def _use_network_strings(self, info: NetworkInfo) -> None:
+        """Layer the network's strings folder over the blueprints' texts."""
+        if info.strings is None:
+            return
+        path = self.spec_dir / info.strings
+        for problem in network_folder_problems(path):
+            fix = "move it" if path.is_dir() else "create it beside nations.yaml, or remove the key"
+            self.add(("network", "strings"), problem, fix)
+        if path.is_dir():
+            self.strings_dir = path
+            self.catalog = Catalog(self.catalog.root, path)
 
     # -- structure -------------------------------------------------------------------------
     def _validate_top(self) -> SpecFile | None:
@@ -256,19 +272,8 @@ class _Checker:
 
     def _check_strings(self, network: Network, entries: dict[int, NationEntry]) -> None:
         index_of = {entry.slug: index for index, entry in entries.items()}
-        reported: set[tuple[str, str]] = set()
-        for nation in network:
-            for lang in nation.languages:
-                if (nation.blueprint, lang) in reported:
-                    continue  # one report per blueprint and language, not per nation
-                reported.add((nation.blueprint, lang))
-                strings = self.catalog.strings(nation.blueprint, lang, network.info.country)
-                for problem in strings.problems:
-                    self.add(
-                        ("nations", index_of[nation.slug], "languages"),
-                        f"language {lang!r} of blueprint {nation.blueprint!r}: {problem}",
-                        "add the missing strings, or choose a language the blueprint has",
-                    )
+        for slug, message, fix in text_problems(network, self.catalog):
+            self.add(("nations", index_of[slug], "languages"), message, fix)
 
 
 def _lineage(network: Network, slug: str) -> set[str]:

@@ -47,6 +47,9 @@ class NetworkInfo(Strict):
     budgets: Budgets = Field(default_factory=Budgets)  # every nation's, unless it overrides
     country: str = "BE"  # ISO 3166-1 alpha-2; picks the geography, phones and postcodes
     geography: str | None = None  # a CSV geography file, relative to nations.yaml
+    # The network's own strings folder (i18n/, messages/, calls/), relative to
+    # nations.yaml, layered over the blueprints' texts: a language they lack, or rewordings.
+    strings: str | None = None
     # The next election: message and call scripts name the day.
     election_date: date | None = None
 

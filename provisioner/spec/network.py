@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from provisioner.geo import Geography
@@ -61,6 +62,7 @@ class Network:
     source: str = "nations.yaml"
     extra: dict[str, Any] = field(default_factory=dict)
     geography: Geography | None = None  # set by the spec loader
+    strings_dir: Path | None = None  # network.strings, resolved by the spec loader
 
     def __iter__(self) -> Iterator[Nation]:
         return iter(self.nations.values())

@@ -36,10 +36,10 @@ from provisioner.supporters import (
     build_index,
     read_ledger,
     read_supporters,
-    render_exports,
     render_quarantine,
     segment,
 )
+from provisioner.supporters.encoded import NetworkLists
 from provisioner.supporters.erasure import is_erased, raw_is_erased, read_erasures
 from provisioner.supporters.fingerprints import nation_digests
 from provisioner.supporters.records import Supporter
@@ -85,6 +85,7 @@ class Audience:
         self._ingestion: Ingestion | None = None
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
+        self._lists: NetworkLists | None = None
         self._erased: frozenset[str] = frozenset()
         self._digests: dict[str, str] | None = None
         self.cache: DigestCache | None = None
@@ -113,8 +114,12 @@ class Audience:
         return self.supporters_path.stat().st_size
 
     def load(self) -> None:
+        """Read and segment the rows, and encode each of them once for every list."""
         with self._lock:  # worker threads may ask at once; read the file only once
             self._load()
+            if self._lists is None:
+                assert self._segmentation is not None and self._ledger is not None
+                self._lists = NetworkLists(self._segmentation, self._ledger)
 
     def _load(self) -> None:
         if self._segmentation is not None:
@@ -142,14 +147,12 @@ class Audience:
         self, nation: Nation, blueprint: Blueprint
     ) -> tuple[dict[str, bytes], dict[str, int]]:
         self.load()
-        assert self._segmentation is not None and self._ledger is not None
-        exports = render_exports(
+        assert self._lists is not None
+        exports = self._lists.exports(
             nation.slug,
             shared_tags(nation),
             blueprint.manifest.segments,
             blueprint.manifest.dialers,
-            self._segmentation.rows(nation.slug),
-            self._ledger,
         )
         return exports.files, exports.counts
 

@@ -3,7 +3,7 @@
 Channels (who may appear in a list that is used to contact people):
 - email: email consent, an email address, and that address not in the ledger;
 - phone: phone consent, a phone number, and that number not in the ledger;
-- sms: SMS consent, a Belgian mobile number, and that number not in the ledger.
+- sms: SMS consent, a mobile number, and that number not in the ledger.
 
 Segments (a blueprint manifest names the ones a nation gets):
 - volunteers: level `volunteer`, or tagged `volunteer`; email channel.
@@ -22,8 +22,9 @@ it (data minimisation, and no ledger entry ever leaves in any file).
 
 Tags: each row carries its own tags, then the nation's `all_tags` (own and inherited,
 as NationBuilder's shared tags), without duplicates, comma-joined. Rows are sorted by
-id, so the same input always gives the same bytes. Every file goes through the one
-safe CSV writer (`provisioner.csvsafe`): no cell runs as a formula in a spreadsheet.
+id, so the same input always gives the same bytes. Every cell is written as the one
+safe CSV writer (`provisioner.csvsafe`) writes it: no cell runs as a formula in a
+spreadsheet. Each line is encoded once for every list it is in (see `encoded.py`).
 """
 
 from __future__ import annotations
@@ -32,13 +33,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-from ..csvsafe import csv_bytes
 from .errors import SupporterConfigError
-from .records import COLUMNS, LEVEL_RANK, TAG_SEPARATOR, Ledger, Supporter, is_mobile
-
-Reachable = Callable[[Supporter], bool]
-# (row, joined tags, the email it may carry or "") -> cells
-Renderer = Callable[[Supporter, str, str], tuple[str, ...]]
+from .records import COLUMNS, LEVEL_RANK, Ledger, Supporter
 
 _PLEDGE = LEVEL_RANK["pledge"]
 _MEMBER = LEVEL_RANK["member"]
@@ -55,48 +51,73 @@ class Exports:
 @dataclass(frozen=True)
 class _Segment:
     channel: str
-    wants: Callable[[Supporter], bool]
+    wants: Callable[[str, tuple[str, ...]], bool]  # (level, tags): nothing else decides
 
 
 SEGMENTS: dict[str, _Segment] = {
-    "volunteers": _Segment("email", lambda r: r.level == "volunteer" or "volunteer" in r.tags),
-    "pledges": _Segment("email", lambda r: LEVEL_RANK[r.level] >= _PLEDGE),
-    "members": _Segment("email", lambda r: LEVEL_RANK[r.level] >= _MEMBER),
-    "to_call": _Segment("phone", lambda r: LEVEL_RANK[r.level] < _PLEDGE),
+    "volunteers": _Segment(
+        "email", lambda level, tags: level == "volunteer" or "volunteer" in tags
+    ),
+    "pledges": _Segment("email", lambda level, tags: LEVEL_RANK[level] >= _PLEDGE),
+    "members": _Segment("email", lambda level, tags: LEVEL_RANK[level] >= _MEMBER),
+    "to_call": _Segment("phone", lambda level, tags: LEVEL_RANK[level] < _PLEDGE),
 }
 
 
-def _callhub(r: Supporter, tags: str, email: str) -> tuple[str, ...]:
-    mobile = r.phone if is_mobile(r.phone) else ""
-    country = "BE" if r.phone.startswith("+32") else ""
-    return (
-        r.phone,
-        mobile,
-        r.last_name,
-        r.first_name,
-        email,
-        country,
-        tags,
-        r.id,
-        r.postcode,
-        r.language,
-        r.level,
-    )
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind of line: header, where each cell's value comes from (a
+    column of `exportcolumns.ExportColumns`), where the tags cell is, and which rows it lists."""
+
+    header: tuple[str, ...]
+    values: tuple[str, ...]  # one per header cell but the tags cell
+    tags_at: int | None  # index of the tags cell in the header, None without one
+    rows: str | None  # flag of the rows a file of this layout may list; None: all
 
 
-def _spoke(r: Supporter, tags: str, email: str) -> tuple[str, ...]:
-    return (r.first_name, r.last_name, r.phone, r.postcode, r.id, r.language)
+_SEGMENT_HEAD = ("id", "first_name", "last_name")
+_SEGMENT_TAIL = ("language", "postcode", "level")
 
-
-def _thrutalk(r: Supporter, tags: str, email: str) -> tuple[str, ...]:
-    return (r.id, r.first_name, r.last_name, r.phone, r.postcode, r.language)
-
-
-# CallHub's import columns, then custom fields; Spoke's required and custom columns;
-# ThruTalk's four required fields (unique id, first and last name, phone) and extras.
-DIALERS: dict[str, tuple[str, tuple[str, ...], Renderer]] = {
-    "callhub": (
+LAYOUTS: dict[str, Layout] = {
+    "supporters": Layout(
+        COLUMNS,
+        (
+            *_SEGMENT_HEAD,
+            "shown_phone",
+            "shown_email",
+            "postcode",
+            "language",
+            "level",
+            "email_yes",
+            "email_consent_date",
+            "email_consent_source",
+            "phone_yes",
+            "phone_consent_date",
+            "phone_consent_source",
+            "sms_yes",
+            "sms_consent_date",
+            "sms_consent_source",
+            "created_at",
+            "area",
+        ),
+        COLUMNS.index("tags"),
+        None,
+    ),
+    "segment_email": Layout(
+        (*_SEGMENT_HEAD, "email", *_SEGMENT_TAIL, "tags"),
+        (*_SEGMENT_HEAD, "email", *_SEGMENT_TAIL),
+        7,
+        "email",
+    ),
+    "segment_phone": Layout(
+        (*_SEGMENT_HEAD, "phone", *_SEGMENT_TAIL, "tags"),
+        (*_SEGMENT_HEAD, "phone", *_SEGMENT_TAIL),
+        7,
         "phone",
+    ),
+    # CallHub's import columns, then custom fields; Spoke's required and custom columns;
+    # ThruTalk's four required fields (unique id, first and last name, phone) and extras.
+    "callhub": Layout(
         (
             "contact",
             "mobile",
@@ -110,14 +131,52 @@ DIALERS: dict[str, tuple[str, tuple[str, ...], Renderer]] = {
             "language",
             "level",
         ),
-        _callhub,
-    ),
-    "spoke": ("sms", ("firstName", "lastName", "cell", "zip", "external_id", "language"), _spoke),
-    "thrutalk": (
+        (
+            "phone",
+            "mobile",
+            "last_name",
+            "first_name",
+            "shown_email",
+            "country_code",
+            "id",
+            "postcode",
+            "language",
+            "level",
+        ),
+        6,
         "phone",
-        ("unique_id", "first_name", "last_name", "phone_number", "zip", "language"),
-        _thrutalk,
     ),
+    "spoke": Layout(
+        ("firstName", "lastName", "cell", "zip", "external_id", "language"),
+        ("first_name", "last_name", "phone", "postcode", "id", "language"),
+        None,
+        "sms",
+    ),
+    "thrutalk": Layout(
+        ("unique_id", "first_name", "last_name", "phone_number", "zip", "language"),
+        ("id", "first_name", "last_name", "phone", "postcode", "language"),
+        None,
+        "phone",
+    ),
+}
+
+# Dialer name -> its channel (the rows it lists) and its layout.
+DIALERS: dict[str, str] = {"callhub": "phone", "spoke": "sms", "thrutalk": "phone"}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    layout: str
+    rows: str | None  # flag of the rows listed; None: every row
+
+
+FILES: dict[str, FileSpec] = {
+    "supporters": FileSpec("supporters", None),
+    **{
+        name: FileSpec("segment_email" if seg.channel == "email" else "segment_phone", name)
+        for name, seg in SEGMENTS.items()
+    },
+    **{name: FileSpec(name, channel) for name, channel in DIALERS.items()},
 }
 
 
@@ -129,40 +188,17 @@ def render_exports(
     rows: Iterable[Supporter],
     ledger: Ledger,
 ) -> Exports:
-    """Render the nation's private files; `tags` is the nation's all_tags."""
-    _check_names(slug, segments, dialers)
+    """Render the private files of one list of rows; `tags` is the nation's all_tags.
+
+    For a whole network, `encoded.NetworkLists` encodes each row once for every nation."""
+    from .encoded import EncodedRows  # encoded.py builds on this module's definitions
+
+    check_names(slug, segments, dialers)
     ordered = sorted(rows, key=attrgetter("id"))
-    shared = _TagJoiner(tags)
-    reachable = _channels(ledger)
-    files: dict[str, bytes] = {}
-    counts: dict[str, int] = {}
-
-    def add(name: str, header: Sequence[str], lines: Iterable[tuple[str, ...]]) -> None:
-        files[f"{name}.csv"], counts[name] = csv_bytes(header, lines)
-
-    add("supporters", COLUMNS, (_supporter_line(r, shared(r), reachable) for r in ordered))
-    for name in segments:
-        seg = SEGMENTS[name]
-        contact, ok = ("email" if seg.channel == "email" else "phone"), reachable[seg.channel]
-        selected = (r for r in ordered if seg.wants(r) and ok(r))
-        add(
-            name,
-            (*_SEGMENT_HEAD, contact, *_SEGMENT_TAIL),
-            (_segment_line(r, contact, shared(r)) for r in selected),
-        )
-    for name in dialers:
-        channel, header, render = DIALERS[name]
-        ok, email_ok = reachable[channel], reachable["email"]
-        add(
-            name,
-            header,
-            (render(r, shared(r), r.email if email_ok(r) else "") for r in ordered if ok(r)),
-        )
-    counts["do_not_contact"] = sum(1 for r in ordered if ledger.blocks(r))
-    return Exports(files=files, counts=counts)
+    return EncodedRows(ordered, ledger).compose(range(len(ordered)), tags, segments, dialers)
 
 
-def _check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> None:
+def check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> None:
     for kind, names, known in (("segment", segments, SEGMENTS), ("dialer", dialers, DIALERS)):
         unknown = [name for name in names if name not in known]
         if unknown:
@@ -170,75 +206,3 @@ def _check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> 
                 f"nation {slug!r}: unknown {kind} {unknown[0]!r} in its blueprint manifest; "
                 f"known {kind}s: {', '.join(known)}"
             )
-
-
-def _channels(ledger: Ledger) -> dict[str, Reachable]:
-    phones, emails = ledger.phones, ledger.emails
-    return {
-        "email": lambda r: bool(r.email_consent and r.email) and r.email not in emails,
-        "phone": lambda r: bool(r.phone_consent and r.phone) and r.phone not in phones,
-        "sms": lambda r: bool(r.sms_consent) and is_mobile(r.phone) and r.phone not in phones,
-    }
-
-
-class _TagJoiner:
-    """Row tags followed by the nation's shared tags, joined once per distinct tag set."""
-
-    def __init__(self, shared: Sequence[str]) -> None:
-        self._shared = tuple(shared)
-        self._joined: dict[tuple[str, ...], str] = {}
-
-    def __call__(self, row: Supporter) -> str:
-        try:
-            return self._joined[row.tags]
-        except KeyError:
-            merged = TAG_SEPARATOR.join(dict.fromkeys((*row.tags, *self._shared)))
-            self._joined[row.tags] = merged
-            return merged
-
-
-_SEGMENT_HEAD = ("id", "first_name", "last_name")
-_SEGMENT_TAIL = ("language", "postcode", "level", "tags")
-
-
-def _segment_line(r: Supporter, contact: str, tags: str) -> tuple[str, ...]:
-    return (
-        r.id,
-        r.first_name,
-        r.last_name,
-        r.email if contact == "email" else r.phone,
-        r.language,
-        r.postcode,
-        r.level,
-        tags,
-    )
-
-
-def _supporter_line(r: Supporter, tags: str, reachable: dict[str, Reachable]) -> tuple[str, ...]:
-    phone = r.phone if reachable["phone"](r) or reachable["sms"](r) else ""
-    email = r.email if reachable["email"](r) else ""
-    return (
-        r.id,
-        r.first_name,
-        r.last_name,
-        phone,
-        email,
-        r.postcode,
-        r.language,
-        r.level,
-        tags,
-        _YES_NO[r.email_consent],
-        r.email_consent_date,
-        r.email_consent_source,
-        _YES_NO[r.phone_consent],
-        r.phone_consent_date,
-        r.phone_consent_source,
-        _YES_NO[r.sms_consent],
-        r.sms_consent_date,
-        r.sms_consent_source,
-        r.created_at,
-        r.area,
-    )
-
-
-_YES_NO = {True: "yes", False: "no"}

@@ -82,7 +82,7 @@ def read_supporters(path: Path, geography: Geography | None = None) -> Ingestion
 
 
 def _read_supporters(path: Path, careful: bool, geography: Geography | None) -> Ingestion:
-    with open_table(path, SUPPORTERS_HINT) as table, _gc_paused():
+    with open_table(path, SUPPORTERS_HINT) as table, gc_paused():
         validator = _validator(table, geography)
         ingestion = Ingestion(path=path, delimiter=table.delimiter)
         not_utf8 = 0
@@ -144,7 +144,7 @@ def _validator(table: CsvTable, geography: Geography | None) -> ChunkValidator:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building rows.
 
     Rows are tuples of strings and cannot form cycles, but each allocation burst makes

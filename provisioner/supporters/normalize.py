@@ -14,7 +14,9 @@ one regex built from the same library's metadata (see `canonical_phone_pattern`)
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
+from itertools import repeat
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
@@ -79,6 +81,27 @@ def is_mobile_number(phone: str) -> bool:
         if pattern is not None and pattern.fullmatch(phone, length):
             return True
     return False
+
+
+def mobile_flags(phones: Sequence[str]) -> list[bool]:
+    """`is_mobile_number` of each phone, in one regex call per phone (for whole columns).
+
+    The regex holds the mobile patterns of the country codes the phones start with only:
+    a fullmatch is then what `is_mobile_number` finds, without its Python-level steps."""
+    present = set(map(str.__getitem__, phones, repeat(slice(1, 4))))  # digits after "+"
+    codes = tuple(
+        prefix for prefix in _mobile_patterns() if any(p.startswith(prefix[1:]) for p in present)
+    )
+    if not codes:
+        return [False] * len(phones)
+    return list(map(bool, map(_mobile_regex(codes).fullmatch, phones)))
+
+
+@cache
+def _mobile_regex(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    patterns = _mobile_patterns()
+    branches = (f"{prefix[1:]}(?:{patterns[prefix].pattern})" for prefix in prefixes)
+    return re.compile(r"\+(?:" + "|".join(branches) + ")")
 
 
 def normalize_email(raw: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from provisioner.render.build import AREAS, Build
+from provisioner.render.manifest import Changes, Manifest
 from provisioner.run.shard import RunScope
 
 # What a release is, for every target. A release versions a nation's public face only:
@@ -20,22 +21,28 @@ VERSIONED_AREAS: tuple[str, ...] = ("sites", "emails")
 CURRENT_ONLY_AREAS: tuple[str, ...] = tuple(a for a in AREAS if a not in VERSIONED_AREAS)
 
 
+def after_rollback(chosen: Manifest, live: Manifest) -> Manifest:
+    """What a nation serves once switched back to the release of manifest `chosen`.
+
+    The versioned areas as they were in that release, the current-only areas as they
+    are live now: the one definition of a rollback, which every target must serve.
+    """
+    return chosen.areas(VERSIONED_AREAS).with_entries(live.areas(CURRENT_ONLY_AREAS))
+
+
 # (path, content) -> (new content, rows removed); erasure rewrites what it changes.
 Scrubber = Callable[[str, bytes], tuple[bytes, int]]
 
 
 @dataclass
-class PublishResult:
+class PublishResult(Changes):
     """What a publish changed. `release` is None when nothing changed (no new release)."""
 
-    release: str | None
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    release: str | None = None
 
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+    @classmethod
+    def of(cls, changes: Changes, release: str | None = None) -> PublishResult:
+        return cls(changes.added, changes.changed, changes.removed, release)
 
 
 def new_release_id(digest: str) -> str:
@@ -73,9 +80,18 @@ class Target(ABC):
         """
         raise NotImplementedError(f"the {self.name} target cannot erase yet")
 
-    def diff(self, build: Build) -> PublishResult:
+    @abstractmethod
+    def live_manifest(self, slug: str) -> Manifest:
+        """What the nation serves now, every area; empty when it was never published."""
+
+    def diff(self, build: Build) -> Changes:
         """What `publish(build)` would change, without writing anything (for `plan`)."""
-        raise NotImplementedError(f"the {self.name} target cannot plan yet")
+        return self.live_manifest(build.slug).diff(build.manifest())
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the target is, for messages: a folder, a bucket."""
 
     @abstractmethod
     def url(self, slug: str) -> str:
@@ -93,7 +109,8 @@ class Target(ABC):
     def activate(self, slug: str, release: str) -> None:
         """Switch a nation's VERSIONED_AREAS to one of its kept releases (rollback).
 
-        The private lists stay the current ones (see VERSIONED_AREAS).
+        The private lists stay the current ones (see VERSIONED_AREAS): afterwards the
+        nation serves `after_rollback(manifest of release, manifest live before)`.
         """
 
     @abstractmethod

@@ -5,6 +5,7 @@
     private bucket  private/<slug>/<path>             supporter lists, SSE, never public
                     manifests/<slug>/<release>.json   sha256 of every file of a release
                     emails/<slug>.json                the nation's send-time email data
+                    emails/<slug>/<release>.json      a release's send data and templates
                     live/<index>-of-<count>.json      live-release index of one shard layout
                     locks/deploy-<index>.json         the deploy lock of one shard (lease)
     KeyValueStore   r:<slug>                          the release the edge serves
@@ -62,6 +63,14 @@ def manifest_key(slug: str, release: str) -> str:
 
 def emails_key(slug: str) -> str:
     return f"{EMAILS}{slug}.json"
+
+
+def release_emails_prefix(slug: str) -> str:
+    return f"{EMAILS}{slug}/"
+
+
+def release_emails_key(slug: str, release: str) -> str:
+    return f"{EMAILS}{slug}/{release}.json"
 
 
 def live_key(index: int, count: int) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from provisioner.errors import PublishError
 from provisioner.render.build import AREAS, Build
+from provisioner.render.manifest import Manifest
 from provisioner.supporters import write_private_file
 from provisioner.targets.base import (
     CURRENT_ONLY_AREAS,
@@ -46,6 +47,10 @@ class LocalTarget(Target):
         if create:  # `plan` reads a target without creating anything
             for area in AREAS:
                 self._mkdir(self.out / area / _store(area), area)
+
+    @property
+    def location(self) -> str:
+        return str(self.out)
 
     def url(self, slug: str) -> str:
         # The live path (through the symlink), not a release that a later deploy replaces.
@@ -112,30 +117,15 @@ class LocalTarget(Target):
         write_private_file(path, data)  # a new inode: no hard link keeps the old rows
         return {name: removed}
 
-    def diff(self, build: Build) -> PublishResult:
-        return self._diff(build, self._live(build.slug))
-
-    def _diff(self, build: Build, live: dict[str, dict[str, str]]) -> PublishResult:
-        result = PublishResult(release=None)
-        for area in AREAS:
-            old, new = live[area], build.files[area]
-            for path in new:
-                if path not in old:
-                    result.added.append(f"{area}/{path}")
-                elif old[path] != build.sha256(area, path):
-                    result.changed.append(f"{area}/{path}")
-            result.removed.extend(f"{area}/{p}" for p in old if p not in new)
-        return result
-
     def _publish(self, build: Build) -> PublishResult:
         slug = build.slug
-        live = self._live(slug)  # hashed once: used to diff, then to link what is unchanged
-        result = self._diff(build, live)
+        live = self.live_manifest(slug)  # hashed once: to diff, then to link what is unchanged
+        result = PublishResult.of(live.diff(build.manifest()))
         if not result.changed_anything and self.current_release(slug) is not None:
             return result
         release = new_release_id(build.digest)
         for area in AREAS:
-            self._stage(area, build, release, live[area])
+            self._stage(area, build, release, live.area(area))
         for area in AREAS:  # public last: private data is in place before the site points at it
             if area != "sites":
                 self._switch(area, slug, release)
@@ -146,9 +136,13 @@ class LocalTarget(Target):
         result.release = release
         return result
 
-    def _live(self, slug: str) -> dict[str, dict[str, str]]:
-        """area -> path -> sha256 of what each area of the nation serves now."""
-        return {area: self._live_digests(area, slug) for area in AREAS}
+    def live_manifest(self, slug: str) -> Manifest:
+        """The live tree, hashed: the files themselves are the record of what is live."""
+        return Manifest(
+            (f"{area}/{path}", digest)
+            for area in AREAS
+            for path, digest in sorted(self._live_digests(area, slug).items())
+        )
 
     def _live_digests(self, area: str, slug: str) -> dict[str, str]:
         live = self.out / area / slug

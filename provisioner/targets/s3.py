@@ -17,23 +17,29 @@ no lock and makes no write.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import posixpath
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from provisioner.errors import LockError, PublishError
 from provisioner.render.build import Build
+from provisioner.render.manifest import Manifest
 from provisioner.run.shard import RunScope
 from provisioner.targets import layout
 from provisioner.targets.aws import Aws, S3Settings, publish_errors
-from provisioner.targets.base import PublishResult, Scrubber, Target, new_release_id
+from provisioner.targets.base import (
+    PublishResult,
+    Scrubber,
+    Target,
+    after_rollback,
+    new_release_id,
+)
 from provisioner.targets.kvs import ReleaseStore
 from provisioner.targets.ratelimit import RateLimits, shared_limits
+from provisioner.targets.s3emails import ReleaseEmails, sends_changed
 from provisioner.targets.s3run import S3Run
 
 TYPES = {
@@ -97,6 +103,10 @@ class S3Target(Target):
         self.aws.check_bucket(self.site, "--site-bucket")
         self.aws.check_bucket(self.private, "--private-bucket")
 
+    @property
+    def location(self) -> str:
+        return f"s3://{self.site}"
+
     def url(self, slug: str) -> str:
         if self.settings.base_domain:  # the wildcard record serves every nation
             return f"https://{slug}.{self.settings.base_domain}/"
@@ -133,23 +143,17 @@ class S3Target(Target):
 
     def _publish(self, build: Build) -> PublishResult:
         slug, current = build.slug, self.current_release(build.slug)
-        old = self._manifest(slug, current) if current else {}
-        new = build.manifest()
-        result = PublishResult(
-            release=None,
-            added=[p for p in new if p not in old],
-            changed=[p for p in new if p in old and old[p] != new[p]],
-            removed=[p for p in old if p not in new],
-        )
+        old, new = self.live_manifest(slug), build.manifest()
+        result = PublishResult.of(old.diff(new))
         if current is not None and not result.changed_anything:
             return result
         self.run.begin_write()
         release = new_release_id(build.digest)
-        unchanged = {entry for entry, digest in new.items() if old.get(entry) == digest}
+        unchanged = old.same(new)
         self._put_site(slug, release, current, build.files["sites"], unchanged)
         self._put_private(slug, build.files["private"], unchanged)
-        self._put_emails(build, result)
-        self._put_json(self.private, layout.manifest_key(slug, release), new)
+        self._put_emails(build, result, release)
+        self.put_manifest(slug, release, new)
         self._switch(slug, release, templates=list(build.templates))
         gone = [e.removeprefix("private/") for e in result.removed if e.startswith("private/")]
         self._delete_keys(self.private, [layout.private_key(slug, path) for path in gone])
@@ -176,11 +180,13 @@ class S3Target(Target):
     def put_private(self, key: str, data: bytes) -> None:
         self._put(self.private, key, data, PRIVATE_CACHE, ServerSideEncryption="AES256")
 
-    def manifest(self, slug: str, release: str) -> dict[str, str]:
-        return self._manifest(slug, release)
+    def live_manifest(self, slug: str) -> Manifest:
+        """The manifest object of the release served now (written with each release)."""
+        current = self.current_release(slug)
+        return self.manifest(slug, current) if current else Manifest()
 
-    def put_manifest(self, slug: str, release: str, manifest: dict[str, str]) -> None:
-        self._put_json(self.private, f"manifests/{slug}/{release}.json", manifest)
+    def put_manifest(self, slug: str, release: str, manifest: Manifest) -> None:
+        self.put_private(layout.manifest_key(slug, release), manifest.to_json())
 
     def _put_private(self, slug: str, files: dict[str, bytes], same: set[str]) -> None:
         for path, data in files.items():
@@ -188,33 +194,40 @@ class S3Target(Target):
                 key = layout.private_key(slug, path)
                 self._put(self.private, key, data, PRIVATE_CACHE, ServerSideEncryption="AES256")
 
-    def _put_emails(self, build: Build, result: PublishResult) -> None:
-        """Shared templates first, then the nation's send-time data naming them."""
-        touched = [*result.added, *result.changed, *result.removed]
-        if not any(e.startswith("emails/") and e.endswith(".json") for e in touched):
-            return
-        if self.settings.ses_templates:
-            self.run.templates.ensure(build.templates)
-        sends = {}
-        for path, data in sorted(build.files["emails"].items()):
-            if path.endswith(".json"):
-                email = json.loads(data)
-                sends[path] = {"Template": email["Template"], "TemplateData": email["TemplateData"]}
-        self._put_json(self.private, layout.emails_key(build.slug), sends)
+    def _put_emails(self, build: Build, result: PublishResult, release: str) -> None:
+        """Shared templates first, then the send-time data naming them, kept per release."""
+        emails = ReleaseEmails.of(build)
+        if sends_changed([*result.added, *result.changed, *result.removed]):
+            self._put_sends(build.slug, emails)
+        self.put_private(layout.release_emails_key(build.slug, release), emails.to_json())
 
-    def _manifest(self, slug: str, release: str) -> dict[str, str]:
+    def _put_sends(self, slug: str, emails: ReleaseEmails) -> None:
+        if self.settings.ses_templates:
+            self.run.templates.ensure(emails.templates)
+        self.put_private(layout.emails_key(slug), emails.sends_json())
+
+    def _restore_emails(self, slug: str, release: str) -> list[str] | None:
+        """Make `release`'s emails the live ones; its template names, None if not kept."""
+        kept = self._read(self.private, layout.release_emails_key(slug, release))
+        if kept is None:
+            return None  # made before releases kept their emails: the live ones stay
+        emails = ReleaseEmails.from_json(kept)
+        self._put_sends(slug, emails)
+        return list(emails.templates)
+
+    def manifest(self, slug: str, release: str) -> Manifest:
+        """The manifest of one kept release (empty for an unknown one: rewrite all)."""
+        data = self._read(self.private, layout.manifest_key(slug, release))
+        return Manifest() if data is None else Manifest.from_json(data)
+
+    def _read(self, bucket: str, key: str) -> bytes | None:
         try:
-            obj = self.s3.get_object(Bucket=self.private, Key=layout.manifest_key(slug, release))
+            body: bytes = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                return {}  # an unknown release: compare with nothing, rewrite everything
+                return None
             raise
-        manifest: dict[str, str] = json.loads(obj["Body"].read())
-        return manifest
-
-    def _put_json(self, bucket: str, key: str, data: Any) -> None:
-        body = json.dumps(data, sort_keys=True).encode()
-        self._put(bucket, key, body, PRIVATE_CACHE, ServerSideEncryption="AES256")
+        return body
 
     def _switch(self, slug: str, release: str, templates: list[str] | None = None) -> None:
         # The edge reads the KeyValueStore; the bucket pointer is the provisioner's own
@@ -237,18 +250,21 @@ class S3Target(Target):
         for release in kept[: max(0, len(kept) - self.settings.keep_releases)]:
             if release not in protected:
                 self._delete_prefix(self.site, layout.release_prefix(slug, release))
-                self._delete_keys(self.private, [layout.manifest_key(slug, release)])
+                kept = [layout.manifest_key(slug, release)]
+                kept.append(layout.release_emails_key(slug, release))
+                self._delete_keys(self.private, kept)
 
     def activate(self, slug: str, release: str) -> None:
         with publish_errors(f"activate {slug} {release}", self.aws.redact):
             if release not in self.releases(slug):
                 raise PublishError(f"{slug} has no release {release}; see `releases`")
             self.run.begin_write()
-            self._keep_private_current(slug, release)
-            self._switch(slug, release)  # its templates are not known here: no cleanup
+            templates = self._restore_emails(slug, release)
+            self._describe_rollback(slug, release, emails_restored=templates is not None)
+            self._switch(slug, release, templates=templates)  # None: unknown, no cleanup
 
-    def _keep_private_current(self, slug: str, release: str) -> None:
-        """Give `release`'s manifest the live private entries before switching to it.
+    def _describe_rollback(self, slug: str, release: str, emails_restored: bool) -> None:
+        """Make `release`'s manifest say what the nation serves once switched to it.
 
         Private objects are not versioned with releases (targets/base.py): a rollback
         leaves them as they are, so the manifest that the next publish compares with
@@ -257,11 +273,11 @@ class S3Target(Target):
         current = self.current_release(slug)
         if current is None or current == release:
             return
-        live = self._manifest(slug, current)
-        chosen = self._manifest(slug, release)
-        public = {e: d for e, d in chosen.items() if not e.startswith("private/")}
-        private = {e: d for e, d in live.items() if e.startswith("private/")}
-        self._put_json(self.private, layout.manifest_key(slug, release), public | private)
+        chosen, live = self.manifest(slug, release), self.manifest(slug, current)
+        served = after_rollback(chosen, live)
+        if not emails_restored:  # an old release without kept emails: the live ones stay
+            served = served.areas(["sites", "private"]).with_entries(live.areas(["emails"]))
+        self.put_manifest(slug, release, served)
 
     def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
         from provisioner.targets.s3_erase import scrub_private  # only `erase` needs it
@@ -291,6 +307,7 @@ class S3Target(Target):
             ):
                 self._delete_prefix(bucket, prefix)
             self._delete_keys(self.private, [layout.emails_key(slug)])
+            self._delete_prefix(self.private, layout.release_emails_prefix(slug))
 
     def _prefixes(self, bucket: str, prefix: str) -> Iterator[str]:
         pages = self.s3.get_paginator("list_objects_v2")

@@ -8,9 +8,9 @@ from before the erasure cannot be fetched again, even by the deployer.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
+from provisioner.render.manifest import sha256
 from provisioner.targets.base import Scrubber
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ def refresh_manifests(target: S3Target, changed: dict[str, int]) -> None:
         current = target.current_release(slug)
         if current is None:
             continue
-        manifest = target.manifest(slug, current)
+        scrubbed = {}
         for name in (n for n in changed if n.startswith(f"{slug}/")):
             key = PREFIX + name
             body = target.s3.get_object(Bucket=target.private, Key=key)["Body"].read()
-            manifest[f"private/{name.split('/', 1)[1]}"] = hashlib.sha256(body).hexdigest()
-        target.put_manifest(slug, current, manifest)
+            scrubbed[f"private/{name.split('/', 1)[1]}"] = sha256(body)
+        target.put_manifest(slug, current, target.manifest(slug, current).with_entries(scrubbed))

@@ -1,0 +1,236 @@
+"""Every supporter encoded once; each nation's lists are composed of those lines.
+
+A supporter is in the lists of their nation and of every nation above it (section,
+province, region, HQ), and in several segment and dialer files of each: writing every
+list row by row encoded each supporter some twenty times (238 MB of CSV for 200,000).
+All of a line but its tags cell depends on the supporter and the ledger only, so each
+line is encoded once for the whole network, as the bytes before the tags cell (`head`)
+and after it (`tail`), by rank (the row's place in id order). A nation's file is its
+ranks' pieces joined in C, with the tags cell of each distinct tag set among its rows
+made once per nation: a row's own tags, then the nation's shared tags, which differ by
+level. Bytes are those the safe writer makes row by row (tests/test_supporters_compose.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, compress, repeat
+from operator import itemgetter
+
+from ..csvsafe import PHONE_COLUMNS, csv_bytes
+from .cells import encode_column, exact_cell, quoted_cells, rows_with_cr
+from .exportcolumns import ExportColumns
+from .exports import FILES, LAYOUTS, Exports, Layout, check_names
+from .ingest import gc_paused
+from .records import TAG_SEPARATOR, Ledger, Supporter
+from .segment import Segmentation
+
+Pieces = list[bytes | None]  # by rank; None for a row the layout never lists
+
+
+@dataclass
+class _Lines:
+    """One layout's lines by rank, cut around the tags cell."""
+
+    header: bytes
+    has_tags: bool
+    head: Pieces  # the whole line when the layout has no tags cell
+    tail: Pieces | None  # None: the tags cell ends the line, or there is none
+    tag_keys: list[int] | None  # own keys when some rows hold a CR (quoted tags cell)
+
+
+class EncodedRows:
+    """Rows sorted by id, each line of each layout encoded once."""
+
+    def __init__(self, rows: Sequence[Supporter], ledger: Ledger, quote_tags: bool = False):
+        """`rows` sorted by id (a rank is a place in it); `quote_tags`: every tags cell
+        holds a CR (a nation's own tag does), so rows with a tags cell are quoted whole."""
+        self.rows, self.ledger = rows, ledger
+        data = ExportColumns(rows, ledger)
+        self.blocked, self.flags = data.blocked, data.flags
+        self._tag_sets: list[tuple[tuple[str, ...], bool]] = []  # key -> (tags, quoted)
+        self._known: dict[tuple[tuple[str, ...], bool], int] = {}
+        self.tag_keys = self._keys(data.columns["tags"], False)
+        self._quote_tags = quote_tags
+        self._lines = {name: self._encode(layout, data) for name, layout in LAYOUTS.items()}
+
+    def compose(
+        self, ranks: Sequence[int], tags: Sequence[str], segments: Sequence[str],
+        dialers: Sequence[str],
+    ) -> Exports:  # fmt: skip
+        """The files of the list made of `ranks` (ascending), with the shared `tags`."""
+        shared = tuple(tags)
+        if not self._quote_tags and any("\r" in tag for tag in shared):
+            rows = list(map(self.rows.__getitem__, ranks))
+            again = EncodedRows(rows, self.ledger, quote_tags=True)
+            return again.compose(range(len(rows)), tags, segments, dialers)
+        cells = self._tag_cells(ranks, shared)
+        files: dict[str, bytes] = {}
+        counts: dict[str, int] = {}
+        for name in ("supporters", *segments, *dialers):
+            spec = FILES[name]
+            listed = ranks if spec.rows is None else _select(ranks, self.flags[spec.rows])
+            files[f"{name}.csv"] = self._file(self._lines[spec.layout], listed, cells)
+            counts[name] = len(listed)
+        counts["do_not_contact"] = sum(map(self.blocked.__getitem__, ranks))
+        return Exports(files=files, counts=counts)
+
+    def _file(self, lines: _Lines, ranks: Sequence[int], cells: dict[bool, Pieces]) -> bytes:
+        heads = map(lines.head.__getitem__, ranks)
+        if not lines.has_tags:
+            return lines.header + b"".join(heads)  # type: ignore[arg-type]
+        keys = lines.tag_keys or self.tag_keys
+        step = 2 if lines.tail is None else 3
+        pieces: Pieces = [None] * (step * len(ranks))
+        pieces[0::step] = heads
+        pieces[1::step] = map(cells[lines.tail is None].__getitem__, map(keys.__getitem__, ranks))
+        if lines.tail is not None:
+            pieces[2::step] = map(lines.tail.__getitem__, ranks)
+        return lines.header + b"".join(pieces)  # type: ignore[arg-type]
+
+    def _tag_cells(self, ranks: Sequence[int], shared: tuple[str, ...]) -> dict[bool, Pieces]:
+        """Per tag key among `ranks`: the tags cell then `,` (False) or the line end (True)."""
+        middle: Pieces = [None] * len(self._tag_sets)
+        last: Pieces = [None] * len(self._tag_sets)
+        present = set(map(self.tag_keys.__getitem__, ranks))
+        for lines in self._lines.values():
+            if lines.tag_keys is not None:
+                present.update(map(lines.tag_keys.__getitem__, ranks))
+        for key in present:
+            tags, quoted = self._tag_sets[key]
+            cell = exact_cell(TAG_SEPARATOR.join(dict.fromkeys((*tags, *shared))), quote_all=quoted)
+            middle[key], last[key] = f"{cell},".encode(), f"{cell}\n".encode()
+        return {False: middle, True: last}
+
+    def _keys(self, tags: Sequence[tuple[str, ...]], quoted: bool) -> list[int]:
+        return list(map(self._key, tags, repeat(quoted)))
+
+    def _key(self, tags: tuple[str, ...], quoted: bool) -> int:
+        key = self._known.get((tags, quoted))
+        if key is None:
+            key = self._known[(tags, quoted)] = len(self._tag_sets)
+            self._tag_sets.append((tags, quoted))
+        return key
+
+    def _encode(self, layout: Layout, data: ExportColumns) -> _Lines:
+        flags = None if layout.rows is None else data.flags[layout.rows]
+        values = [data.columns[name] for name in layout.values]
+        if flags is not None:
+            values = [list(compress(column, flags)) for column in values]
+        phones = [name in PHONE_COLUMNS for name in layout.header]
+        if layout.tags_at is not None:
+            del phones[layout.tags_at]
+        cells = [encode_column(c, p) for c, p in zip(values, phones, strict=True)]
+        cut = len(cells) if layout.tags_at is None else layout.tags_at
+        head = _joined(cells[:cut], "\n" if layout.tags_at is None else ",")
+        tail = _joined(cells[cut:], "\n") if cut < len(cells) else None
+        tag_keys = None
+        if layout.tags_at is not None:
+            tags = data.tags(layout.rows)
+            carriage = rows_with_cr([*values, list(map(TAG_SEPARATOR.join, tags))])
+            if self._quote_tags:
+                carriage = set(range(len(tags)))
+            if carriage:
+                tag_keys = self._quote_rows(
+                    layout.tags_at, values, phones, carriage, head, tail, tags
+                )
+        else:
+            carriage = rows_with_cr(values)
+            for row in carriage:
+                head[row] = (
+                    ",".join(quoted_cells([c[row] for c in values], phones)) + "\n"
+                ).encode()
+        return _Lines(
+            header=csv_bytes(layout.header, ())[0],
+            has_tags=layout.tags_at is not None,
+            head=_scatter(head, flags),
+            tail=None if tail is None else _scatter(tail, flags),
+            tag_keys=None if tag_keys is None else _scatter_keys(tag_keys, flags, self.tag_keys),
+        )
+
+    def _quote_rows(
+        self,
+        cut: int,
+        values: Sequence[Sequence[str]],
+        phones: Sequence[bool],
+        rows: set[int],
+        head: Pieces,
+        tail: Pieces | None,
+        tags: Sequence[tuple[str, ...]],
+    ) -> list[int]:
+        """Rows holding a CR are written with every cell quoted, tags cell included."""
+        keys = list(map(self._key, tags, repeat(False)))
+        for row in rows:
+            cells = quoted_cells([c[row] for c in values], phones)
+            head[row] = (",".join([*cells[:cut], ""])).encode()
+            if tail is not None:
+                tail[row] = (",".join(cells[cut:]) + "\n").encode()
+            keys[row] = self._key(tags[row], True)
+        return keys
+
+
+def _joined(columns: Sequence[Sequence[str]], end: str) -> Pieces:
+    """Each row's cells joined with commas, then `end` (`,` or a newline), as UTF-8."""
+    if end == ",":  # an empty last cell gives the trailing comma
+        return list(map(str.encode, map(",".join, zip(*columns, repeat(""), strict=False))))
+    joined = map(",".join, zip(*columns, strict=True))
+    return list(map(str.encode, map(str.__add__, joined, repeat(end))))
+
+
+def _scatter(compact: Pieces, flags: bytes | None) -> Pieces:
+    """Lines of the flagged rows placed at their ranks, None elsewhere."""
+    if flags is None:
+        return compact
+    lines = iter(compact)
+    return [next(lines) if flag else None for flag in flags]
+
+
+def _scatter_keys(compact: list[int], flags: bytes | None, default: list[int]) -> list[int]:
+    if flags is None:
+        return compact
+    keys = iter(compact)
+    return [next(keys) if flag else key for flag, key in zip(flags, default, strict=True)]
+
+
+def _select(ranks: Sequence[int], flags: bytes) -> list[int]:
+    return list(compress(ranks, map(flags.__getitem__, ranks)))
+
+
+class NetworkLists:
+    """Every nation's lists of a segmented network, from rows encoded once."""
+
+    def __init__(self, segmentation: Segmentation, ledger: Ledger) -> None:
+        with gc_paused():  # rows cannot form cycles; see ingest.gc_paused
+            self._encode(segmentation, ledger)
+
+    def _encode(self, segmentation: Segmentation, ledger: Ledger) -> None:
+        # Buckets in key order, rows in input order: ties between equal ids (which
+        # ingestion refuses) then fall as they did when each list was sorted alone.
+        keys = sorted(segmentation.buckets)
+        flat = list(chain.from_iterable(map(segmentation.buckets.__getitem__, keys)))
+        ids = list(map(itemgetter(0), flat))
+        order = sorted(range(len(flat)), key=ids.__getitem__)
+        rank = [0] * len(flat)
+        for position, index in enumerate(order):
+            rank[index] = position
+        self.encoded = EncodedRows(list(map(flat.__getitem__, order)), ledger)
+        self._ranks: dict[str, list[int]] = {}
+        start = 0
+        for key in keys:
+            end = start + len(segmentation.buckets[key])
+            self._ranks[key] = sorted(rank[start:end])
+            start = end
+        self._coverage = segmentation.index.coverage
+
+    def ranks(self, slug: str) -> list[int]:
+        """Ranks of the nation's rows, ascending: its buckets' sorted runs, merged."""
+        buckets = map(self._ranks.__getitem__, self._coverage.get(slug, ()))
+        return sorted(chain.from_iterable(buckets))
+
+    def exports(
+        self, slug: str, tags: Sequence[str], segments: Sequence[str], dialers: Sequence[str]
+    ) -> Exports:
+        """The nation's files (as `render_exports` of its rows would make them)."""
+        check_names(slug, segments, dialers)
+        return self.encoded.compose(self.ranks(slug), tags, segments, dialers)
