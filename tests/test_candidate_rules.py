@@ -245,6 +245,7 @@ def run_deploy(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_sample_network_refuses_each_broken_rule_alone(tmp_path: Path) -> None:
     copy_sample_network(tmp_path)
     first = run_deploy(tmp_path)

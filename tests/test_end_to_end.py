@@ -42,6 +42,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_sample_network_deploys_then_is_unchanged(sample: Path) -> None:
     spec, out = str(sample / "nations.yaml"), str(sample / "build")
     slugs = [n["slug"] for n in yaml.safe_load((sample / "nations.yaml").read_text())["nations"]]

@@ -25,7 +25,9 @@ from provisioner.supporters import (
     SEGMENTS,
     Ledger,
     Supporter,
+    SupporterConfigError,
     build_index,
+    render_exports,
     segment,
 )
 from provisioner.supporters.audience import Audience
@@ -43,7 +45,7 @@ SHARED = {
     "region": ["region:x", "elections"],
     "sec-a": ["jeunes", "region:x", "elections"],
     "cand": ["=HYPERLINK(1)", "jeunes", "region:x", "elections"],
-    "sec-b": ["line\rbreak", "region:x", "elections"],  # a CR: every row quoted whole
+    "sec-b": ["region:x", "elections"],
 }
 ODD = ["=cmd|' /C calc'!A0", 'Jean "Jo"', "O'Neil, Jr", "\uff1dSUM(1)", "  +1", "@x", "-2",
        "Zoë\r", "two\nlines", "", "\t=1", "Élodie", "_under", "ok"]  # fmt: skip
@@ -101,6 +103,29 @@ def test_every_nations_files_are_the_bytes_of_the_per_nation_writer(seed):
         for name, data in files.items():
             assert exports.files[name] == data, (slug, name)
         assert exports.counts == counts, slug
+
+
+def test_a_shared_tag_with_a_carriage_return_quotes_every_line_with_a_tags_cell():
+    rows = hostile_rows(600, 8)
+    ledger = ledger_of(rows, 5)
+    tags = ["line\rbreak", "elections"]  # the spec refuses it; the writer must cope
+    exports = render_exports("x", tags, ALL_SEGMENTS, ALL_DIALERS, rows, ledger)
+    files, counts = reference_exports(tags, ALL_SEGMENTS, ALL_DIALERS, rows, ledger)
+    assert exports.files == files and exports.counts == counts
+    _, lists = network_lists(rows, ledger)  # encoded for the spec's tags: refused
+    with pytest.raises(SupporterConfigError, match="carriage return"):
+        lists.exports("sec-b", tags, ALL_SEGMENTS, ALL_DIALERS)
+
+
+def test_released_rows_are_refused_not_silently_empty():
+    rows = hostile_rows(300, 9)
+    segmentation = segment(rows, build_index(OWNERS, PARENTS))
+    before = {slug: segmentation.count(slug) for slug in PARENTS}
+    lists = NetworkLists(segmentation, Ledger(), release=True)
+    assert {slug: segmentation.count(slug) for slug in PARENTS} == before
+    with pytest.raises(RuntimeError):
+        segmentation.rows("hq")
+    assert lists.exports("hq", [], [], []).counts["supporters"] == before["hq"]
 
 
 def test_a_nation_gets_only_the_files_its_manifest_names():

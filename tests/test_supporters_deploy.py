@@ -48,6 +48,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_privacy_invariants_on_the_whole_sample_network(deployed: Path) -> None:
     build = deployed / "build"
     spec = yaml.safe_load((deployed / "nations.yaml").read_text())
@@ -77,6 +78,7 @@ def test_privacy_invariants_on_the_whole_sample_network(deployed: Path) -> None:
     assert not ledger & private_contacts
 
 
+@pytest.mark.slow
 def test_dialer_exports_follow_the_blueprint_and_files_are_private(deployed: Path) -> None:
     build = deployed / "build"
     spec = yaml.safe_load((deployed / "nations.yaml").read_text())

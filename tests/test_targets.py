@@ -21,7 +21,7 @@ import pytest
 import yaml
 from helpers import copy_sample_network
 from runs import Invoke, invoker
-from s3_support import MotoServer
+from s3_support import MotoServer, Proxy
 
 from provisioner.render.build import Build
 from provisioner.render.manifest import Manifest
@@ -40,14 +40,15 @@ SLICE = [CANDIDATE, "anderlecht", "bruxelles-capitale", "hq"]
 
 
 @pytest.fixture
-def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def aws_env(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's environment: moto behind the counting proxy, test credentials."""
     for name in [k for k in os.environ if k.startswith(("AWS_", "PROVISIONER_"))]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("PROVISIONER_SES_RATE", "1000")  # moto does not throttle
-    monkeypatch.setenv("PROVISIONER_S3_ENDPOINT_URL", moto.url)
+    monkeypatch.setenv("PROVISIONER_S3_ENDPOINT_URL", proxy.url)
 
 
 @pytest.fixture
@@ -168,17 +169,23 @@ def drop_one_supporter(root: Path) -> str:
     return victim.split(",")[email_column]
 
 
-def test_plan_on_s3_says_create_then_unchanged_then_the_update_deploy_makes(cli: Cli) -> None:
+def test_plan_on_s3_says_create_then_unchanged_then_the_update_deploy_makes(
+    cli: Cli, proxy: Proxy
+) -> None:
+    proxy.reset()
     fresh = cli.plan()
     assert {slug: n["action"] for slug, n in fresh.items()} == dict.fromkeys(SLICE, "create")
+    assert proxy.reset().writes == 0  # a plan reads the buckets and writes nothing
     deployed = cli.deploy()
     for slug in SLICE:  # the plan counted every file the deploy then wrote
         assert fresh[slug]["added"] == deployed[slug]["files"]["added"] > 0, slug
 
     # From a machine without this state.db: every nation is built, and its manifest
     # equals the live one on S3.
+    proxy.reset()
     clean = cli("plan", "--detailed-exitcode", out="elsewhere")
     assert (clean.returncode, clean.stderr) == (0, "")
+    assert proxy.reset().writes == 0
     assert clean.stdout == "Plan: 0 to create, 0 to update, 0 to delete, 4 unchanged\n"
     assert not (cli.root / "elsewhere").exists()  # plan writes nothing
 
@@ -195,7 +202,7 @@ def test_plan_on_s3_says_create_then_unchanged_then_the_update_deploy_makes(cli:
 
 
 def test_rollback_on_s3_switches_pages_back_and_keeps_the_current_lists(
-    cli: Cli, client: Any
+    cli: Cli, client: Any, proxy: Proxy
 ) -> None:
     cli.deploy()
     first, first_pages = live_site(client, cli, CANDIDATE)
@@ -208,8 +215,11 @@ def test_rollback_on_s3_switches_pages_back_and_keeps_the_current_lists(
     assert lists and not any(gone.encode() in data for data in lists.values())
     assert second != first and second_pages != first_pages
 
+    proxy.reset()
     done = cli("rollback", CANDIDATE)
     assert done.returncode == 0, done.stderr
+    site_puts = [p for m, p in proxy.reset().paths if m == "PUT" and "/sites/" in p]
+    assert site_puts == [f"/{cli.buckets['site_bucket']}/sites/{CANDIDATE}/_current"]
     assert done.stdout.startswith(f"{CANDIDATE}: {second} -> {first} (run ")
     assert live_site(client, cli, CANDIDATE) == (first, first_pages)
     assert s3_files(client, private, f"private/{CANDIDATE}/") == lists  # still current

@@ -86,6 +86,7 @@ class Audience:
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
         self._lists: NetworkLists | None = None
+        self._accepted: int | None = None  # rows accepted, once the rows are let go
         self._erased: frozenset[str] = frozenset()
         self._digests: dict[str, str] | None = None
         self.cache: DigestCache | None = None
@@ -119,7 +120,14 @@ class Audience:
             self._load()
             if self._lists is None:
                 assert self._segmentation is not None and self._ledger is not None
-                self._lists = NetworkLists(self._segmentation, self._ledger)
+                if self._digests is None:  # they hash the rows, which are let go below
+                    self._digests = self._cached_or_computed()
+                # Encoded, the rows are not needed any more: a million of them are
+                # ~0.4 GB that would otherwise stay beside their encoded lines.
+                assert self._ingestion is not None
+                self._accepted = len(self._ingestion.rows)
+                self._ingestion.rows = []
+                self._lists = NetworkLists(self._segmentation, self._ledger, release=True)
 
     def _load(self) -> None:
         if self._segmentation is not None:
@@ -160,6 +168,10 @@ class Audience:
     def loaded(self) -> bool:
         return self._segmentation is not None
 
+    def _accepted_rows(self) -> int:
+        assert self._ingestion is not None
+        return len(self._ingestion.rows) if self._accepted is None else self._accepted
+
     def quarantine_csv(self) -> bytes | None:
         return render_quarantine(self._ingestion.quarantined) if self._ingestion else None
 
@@ -170,8 +182,8 @@ class Audience:
         return {
             "file": str(self.supporters_path),
             "loaded": True,
-            "rows": self._ingestion.total,
-            "accepted": len(self._ingestion.rows),
+            "rows": self._accepted_rows() + len(self._ingestion.quarantined),
+            "accepted": self._accepted_rows(),
             "quarantined": len(self._ingestion.quarantined),
             "unassigned": self._segmentation.unassigned,
             "ambiguous": self._segmentation.ambiguous,

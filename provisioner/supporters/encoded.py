@@ -20,10 +20,11 @@ from operator import itemgetter
 
 from ..csvsafe import PHONE_COLUMNS, csv_bytes
 from .cells import encode_column, exact_cell, quoted_cells, rows_with_cr
+from .errors import SupporterConfigError
 from .exportcolumns import ExportColumns
 from .exports import FILES, LAYOUTS, Exports, Layout, check_names
 from .ingest import gc_paused
-from .records import TAG_SEPARATOR, Ledger, Supporter
+from .records import TAG_SEPARATOR, Ledger
 from .segment import Segmentation
 
 Pieces = list[bytes | None]  # by rank; None for a row the layout never lists
@@ -43,11 +44,10 @@ class _Lines:
 class EncodedRows:
     """Rows sorted by id, each line of each layout encoded once."""
 
-    def __init__(self, rows: Sequence[Supporter], ledger: Ledger, quote_tags: bool = False):
-        """`rows` sorted by id (a rank is a place in it); `quote_tags`: every tags cell
-        holds a CR (a nation's own tag does), so rows with a tags cell are quoted whole."""
-        self.rows, self.ledger = rows, ledger
-        data = ExportColumns(rows, ledger)
+    def __init__(self, data: ExportColumns, quote_tags: bool = False):
+        """`data`: the rows sorted by id (a rank is a place in it) as columns; `quote_tags`:
+        every tags cell holds a CR (a shared tag does), so such lines are quoted whole.
+        Only columns are kept: the caller may let go of the rows themselves."""
         self.blocked, self.flags = data.blocked, data.flags
         self._tag_sets: list[tuple[tuple[str, ...], bool]] = []  # key -> (tags, quoted)
         self._known: dict[tuple[tuple[str, ...], bool], int] = {}
@@ -61,10 +61,12 @@ class EncodedRows:
     ) -> Exports:  # fmt: skip
         """The files of the list made of `ranks` (ascending), with the shared `tags`."""
         shared = tuple(tags)
-        if not self._quote_tags and any("\r" in tag for tag in shared):
-            rows = list(map(self.rows.__getitem__, ranks))
-            again = EncodedRows(rows, self.ledger, quote_tags=True)
-            return again.compose(range(len(rows)), tags, segments, dialers)
+        if any("\r" in tag for tag in shared) and not self._quote_tags:
+            # Encoded for tags without one. The spec allows none (a-z, 0-9, : _ -); the
+            # rows are gone by now, so refuse rather than write a cell that breaks rows.
+            raise SupporterConfigError(
+                f"shared tags {shared!r} hold a carriage return; fix the nation's tags"
+            )
         cells = self._tag_cells(ranks, shared)
         files: dict[str, bytes] = {}
         counts: dict[str, int] = {}
@@ -200,11 +202,13 @@ def _select(ranks: Sequence[int], flags: bytes) -> list[int]:
 class NetworkLists:
     """Every nation's lists of a segmented network, from rows encoded once."""
 
-    def __init__(self, segmentation: Segmentation, ledger: Ledger) -> None:
+    def __init__(self, segmentation: Segmentation, ledger: Ledger, release: bool = False):
+        """`release`: empty the segmentation's buckets once read (see `release_rows`), so
+        that the rows are freed as soon as their columns are taken, before encoding."""
         with gc_paused():  # rows cannot form cycles; see ingest.gc_paused
-            self._encode(segmentation, ledger)
+            self._encode(segmentation, ledger, release)
 
-    def _encode(self, segmentation: Segmentation, ledger: Ledger) -> None:
+    def _encode(self, segmentation: Segmentation, ledger: Ledger, release: bool) -> None:
         # Buckets in key order, rows in input order: ties between equal ids (which
         # ingestion refuses) then fall as they did when each list was sorted alone.
         keys = sorted(segmentation.buckets)
@@ -214,13 +218,18 @@ class NetworkLists:
         rank = [0] * len(flat)
         for position, index in enumerate(order):
             rank[index] = position
-        self.encoded = EncodedRows(list(map(flat.__getitem__, order)), ledger)
+        sizes = [len(segmentation.buckets[key]) for key in keys]
+        data = ExportColumns(list(map(flat.__getitem__, order)), ledger)
+        del flat, ids, order
+        if release:
+            segmentation.release_rows()
+        self.encoded = EncodedRows(data)
+        del data
         self._ranks: dict[str, list[int]] = {}
         start = 0
-        for key in keys:
-            end = start + len(segmentation.buckets[key])
-            self._ranks[key] = sorted(rank[start:end])
-            start = end
+        for key, size in zip(keys, sizes, strict=True):
+            self._ranks[key] = sorted(rank[start : start + size])
+            start += size
         self._coverage = segmentation.index.coverage
 
     def ranks(self, slug: str) -> list[int]:

@@ -191,11 +191,14 @@ def render_exports(
     """Render the private files of one list of rows; `tags` is the nation's all_tags.
 
     For a whole network, `encoded.NetworkLists` encodes each row once for every nation."""
-    from .encoded import EncodedRows  # encoded.py builds on this module's definitions
+    from .encoded import EncodedRows  # these build on this module's definitions
+    from .exportcolumns import ExportColumns
 
     check_names(slug, segments, dialers)
     ordered = sorted(rows, key=attrgetter("id"))
-    return EncodedRows(ordered, ledger).compose(range(len(ordered)), tags, segments, dialers)
+    quoted = any("\r" in tag for tag in tags)  # every line with a tags cell quoted whole
+    encoded = EncodedRows(ExportColumns(ordered, ledger), quote_tags=quoted)
+    return encoded.compose(range(len(ordered)), tags, segments, dialers)
 
 
 def check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> None:

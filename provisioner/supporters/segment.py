@@ -50,20 +50,31 @@ class Segmentation:
     total: int = 0
     unassigned_by_postcode: dict[str, int] = field(default_factory=dict)
     ambiguous: int = 0  # rows whose postcode several unrelated nations share
+    released: dict[str, int] | None = None  # bucket sizes, once the rows are let go
 
     @property
     def unassigned(self) -> int:
         """Rows whose postcode no nation covers."""
         return sum(self.unassigned_by_postcode.values())
 
+    def release_rows(self) -> None:
+        """Let go of the rows (their lists are encoded); counts stay, `rows` refuses."""
+        self.released = {key: len(rows) for key, rows in self.buckets.items()}
+        self.buckets = {}
+
     def rows(self, slug: str) -> list[Supporter]:
         """The supporters of `slug`: by postcode, then in input order."""
+        if self.released is not None:
+            raise RuntimeError("the rows were released once their lists were encoded")
         buckets = map(self.buckets.__getitem__, self.index.coverage.get(slug, ()))
         return list(chain.from_iterable(buckets))
 
     def count(self, slug: str) -> int:
         """How many supporters `slug` has, without building the list."""
-        return sum(len(self.buckets[postcode]) for postcode in self.index.coverage.get(slug, ()))
+        covered = self.index.coverage.get(slug, ())
+        if self.released is not None:
+            return sum(map(self.released.__getitem__, covered))
+        return sum(len(self.buckets[postcode]) for postcode in covered)
 
 
 def build_index(
