@@ -18,7 +18,7 @@ from provisioner.report.network_report import intake_counts, kinds_of, write_net
 from provisioner.report.report import build_report, write_reports
 from provisioner.run.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.run.lock import deploy_lock
-from provisioner.run.noop import inputs_key, remember
+from provisioner.run.noop import inputs_key, remember, with_named_inputs
 from provisioner.run.plan import PlannedNation, plan
 from provisioner.run.project import Project, new_run_id
 from provisioner.run.shard import Shard, run_scope
@@ -101,11 +101,22 @@ def deploy(
                 for slug in target.deployed_slugs() - set(network.nations)
                 if shard is None or shard.owns(slug)  # each shard prunes only its own part
             )
-            work = _Work(nations, orphans, prune, shard, key)
+            named = named_inputs(project, network)
+            key = with_named_inputs(key, named)
+            work = _Work(nations, orphans, prune, shard, key, named)
             return _run(project, state, engine, work)
         finally:
             state.close()
             target.close()
+
+
+def named_inputs(project: Project, network: Network) -> tuple[str, ...]:
+    """The files and folders nations.yaml names that shape the builds: a no-op must
+    notice an edit to them (noop.py)."""
+    named = [network.strings_dir] if network.strings_dir else []
+    if network.info.geography:
+        named.append(project.root / network.info.geography)
+    return tuple(str(path.resolve()) for path in named)
 
 
 @dataclass
@@ -117,6 +128,7 @@ class _Work:
     prune: bool
     shard: Shard | None
     inputs_key: str | None = None  # what a later no-op compares with (noop.py)
+    named_inputs: tuple[str, ...] = ()  # files and folders nations.yaml names (noop.py)
 
 
 def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[str, Any]:
@@ -152,7 +164,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     )
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     kinds = kinds_of(engine.builder.network)
-    remember(state, work.inputs_key, report, kinds)
+    remember(state, work.inputs_key, report, kinds, work.named_inputs)
     write_reports(report, project.reports_dir)
     with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
         write_network_report(state, project.reports_dir, kinds, counts)

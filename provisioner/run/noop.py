@@ -44,9 +44,28 @@ KEY_VERSION = "noop-1"
 RACY_NS = 1_000_000_000
 
 
+def with_named_inputs(key: str | None, paths: Sequence[str]) -> str | None:
+    """`key` extended by the stats of the inputs nations.yaml names (its strings folder,
+    its CSV geography), which only a loaded spec knows: a deploy adds them after loading
+    and remembers their paths; a later no-op stats the same paths (a spec that names
+    others has other bytes, so its key differs anyway)."""
+    if key is None:
+        return None
+    digest, started = hashlib.sha256(key.encode()), time.time_ns()
+    stats: list[tuple[int, ...] | None] = []
+    for name in sorted(paths):
+        path = Path(name)
+        found = _tree_stats(path) if path.is_dir() else [("", _stat(path))]
+        stats += [stat for _, stat in found]
+        digest.update(repr((name, found)).encode("utf-8", "surrogateescape"))
+    newest = max((max(stat[1], stat[2]) for stat in stats if stat), default=0)
+    return None if newest > started - RACY_NS else digest.hexdigest()
+
+
 def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> str | None:
     """A digest of everything a local deploy's outcome depends on (see the module doc),
-    or None when an input changed too recently for its stat to tell (see RACY_NS)."""
+    or None when an input changed too recently for its stat to tell (see RACY_NS).
+    The inputs nations.yaml itself names are added by `with_named_inputs`."""
     digest, started = hashlib.sha256(), time.time_ns()
     stats: list[tuple[int, ...] | None] = []
 
@@ -106,7 +125,13 @@ def _distributions() -> list[str]:
     return names
 
 
-def remember(state: State, key: str | None, report: dict[str, Any], kinds: dict[str, str]) -> None:
+def remember(
+    state: State,
+    key: str | None,
+    report: dict[str, Any],
+    kinds: dict[str, str],
+    named: Sequence[str] = (),
+) -> None:
     """After a full deploy: keep `key` when the run left every nation good, else none.
 
     `kinds` (each nation's kind, from the spec) is kept for the network view."""
@@ -115,7 +140,8 @@ def remember(state: State, key: str | None, report: dict[str, Any], kinds: dict[
     if key is None or not good:
         state.forget_noop()
     else:
-        state.remember_noop({"key": key, "run_id": report["run_id"], "kinds": kinds})
+        record = {"key": key, "run_id": report["run_id"], "kinds": kinds, "named": list(named)}
+        state.remember_noop(record)
 
 
 def replay(project: Project, only: Sequence[str], shard: Shard | None) -> dict[str, Any] | None:
@@ -130,6 +156,8 @@ def replay(project: Project, only: Sequence[str], shard: Shard | None) -> dict[s
         state = State(state_path)
         try:
             remembered, key = state.noop(), inputs_key(project, only, shard)
+            if remembered is not None:
+                key = with_named_inputs(key, remembered.get("named", []))
             if remembered is None or key is None or remembered["key"] != key:
                 return None
             last = state.run_report(remembered["run_id"])
