@@ -58,7 +58,12 @@ CREATE INDEX IF NOT EXISTS credits_code ON credits (code);
 
 
 def new_code() -> str:
-    return secrets.token_urlsafe(CODE_BYTES)
+    # A code that begins with "-" would be written "'-..." in hunters.csv (a formula
+    # guard, csvsafe.py), so it would not read back as itself: draw again.
+    while True:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        if code[0] not in "-_":
+            return code
 
 
 @dataclass(frozen=True)
