@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import ProvisionerError
 from provisioner.report.netview import IntakeCounts, NoIntake, StoreCounts, view_from_state
 from provisioner.report.netview_html import write_network
+from provisioner.report.report import write_reports
 from provisioner.run.state import State
 
 if TYPE_CHECKING:  # a no-op deploy writes this view without loading the spec models
@@ -39,6 +40,20 @@ def write_network_report(
     """The network view of `state` with `intake`'s counts (none: zero), as HTML."""
     view = view_from_state(state, kinds, intake or NoIntake())
     return write_network(view, reports_dir)
+
+
+def write_run_reports(
+    state: State,
+    reports_dir: Path,
+    report: dict[str, Any],
+    kinds: dict[str, str],
+    intake_store: Path,
+) -> None:
+    """What every deploy leaves, a full one or its no-op replay: the run's JSON and HTML
+    reports and the network view with the intake store's counts."""
+    write_reports(report, reports_dir)
+    with intake_counts(intake_store) as counts:
+        write_network_report(state, reports_dir, kinds, counts)
 
 
 def network_html(state: State, reports_dir: Path, spec: Path, intake: Path | None) -> Path:

@@ -14,8 +14,8 @@ from typing import Any
 from provisioner.errors import InputError
 from provisioner.render.blueprints import Catalog
 from provisioner.render.build import Builder
-from provisioner.report.network_report import intake_counts, kinds_of, write_network_report
-from provisioner.report.report import build_report, write_reports
+from provisioner.report.network_report import kinds_of, write_run_reports
+from provisioner.report.report import build_report
 from provisioner.run.engine import Engine, Events, NationResult, Options, now_iso
 from provisioner.run.lock import deploy_lock
 from provisioner.run.noop import inputs_key, remember, with_named_inputs
@@ -165,9 +165,7 @@ def _run(project: Project, state: State, engine: Engine, work: _Work) -> dict[st
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
     kinds = kinds_of(engine.builder.network)
     remember(state, work.inputs_key, report, kinds, work.named_inputs)
-    write_reports(report, project.reports_dir)
-    with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
-        write_network_report(state, project.reports_dir, kinds, counts)
+    write_run_reports(state, project.reports_dir, report, kinds, project.intake_store)
     return report
 
 

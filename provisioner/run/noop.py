@@ -187,8 +187,8 @@ def _record(
     project: Project, state: State, last: dict[str, Any], kinds: dict[str, str]
 ) -> dict[str, Any]:
     """Run, nation outcomes and reports of the no-op, as the full path records them."""
-    from provisioner.report.network_report import intake_counts, write_network_report
-    from provisioner.report.report import build_report, write_reports
+    from provisioner.report.network_report import write_run_reports
+    from provisioner.report.report import build_report
 
     run_id, started_at, t0 = new_run_id(), now_iso(), time.monotonic()
     state.start_run(run_id, "deploy", last["target"], started_at)
@@ -203,9 +203,7 @@ def _record(
         extra=extra,
     )  # fmt: skip
     state.finish_run(run_id, report["finished_at"], report["summary"], report)
-    write_reports(report, project.reports_dir)
-    with intake_counts(project.intake or project.root / "data" / "intake.db") as counts:
-        write_network_report(state, project.reports_dir, kinds, counts)
+    write_run_reports(state, project.reports_dir, report, kinds, project.intake_store)
     return report
 
 

@@ -58,6 +58,11 @@ class Project:
         return self.nations_dir or self.root / "nations"
 
     @property
+    def intake_store(self) -> Path:
+        """The intake store `provisioner serve` writes (default: data/ beside the spec)."""
+        return self.intake or self.root / "data" / "intake.db"
+
+    @property
     def reports_dir(self) -> Path:
         return self.out / "reports"
 
