@@ -16,7 +16,7 @@ import pytest
 from helpers import copy_sample_network
 from supporters_reference import reference_exports
 
-from provisioner.csvsafe import csv_bytes, neutralise
+from provisioner.csvsafe import csv_bytes, encode_column, neutralise
 from provisioner.render.blueprints import Catalog
 from provisioner.spec.load import load_network
 from provisioner.supporters import (
@@ -31,7 +31,6 @@ from provisioner.supporters import (
     segment,
 )
 from provisioner.supporters.audience import Audience
-from provisioner.supporters.cells import encode_column
 from provisioner.supporters.encoded import NetworkLists
 from provisioner.supporters.erasure import append_erasure
 from provisioner.supporters.generate import generate

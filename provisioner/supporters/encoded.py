@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
-from ..csvsafe import PHONE_COLUMNS, csv_bytes
-from .cells import encode_column, exact_cell, quoted_cells, rows_with_cr
+from ..csvsafe import (
+    PHONE_COLUMNS,
+    csv_bytes,
+    encode_column,
+    exact_cell,
+    quoted_cells,
+    rows_with_cr,
+)
 from .errors import SupporterConfigError
 from .exportcolumns import ExportColumns
 from .exports import FILES, LAYOUTS, Exports, Layout, check_names
