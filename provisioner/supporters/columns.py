@@ -10,6 +10,11 @@ So a chunk of records is transposed and validated column by column:
   that fails goes value by value (phones and emails through the normalisers);
 - other Python loops run only over a column known to hold a problem.
 A record with any problem is left out and reported with all its reasons.
+
+Columns come either from records transposed here (`validate`) or from a columnar
+reader (`validate_columns`, see `arrowcsv`), whose low-cardinality columns arrive
+`Encoded`: their distinct values once, and each row's index into them. The same memos
+and checks serve both, so one file gives the same supporters and reasons either way.
 """
 
 from __future__ import annotations
@@ -53,6 +58,24 @@ _SAFE_ID = _ColumnPattern(f"[^{re.escape(checks.FORMULA_STARTS)}{_REFUSED}][^{_R
 Problems = dict[int, list[str]]  # record index -> reasons
 
 
+class Encoded(Sequence[str]):
+    """A column as its distinct values and each row's index into them."""
+
+    def __init__(self, values: list[str], indices: Sequence[int]) -> None:
+        self.values = values
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: Any) -> Any:  # a row's raw value (only bad rows ask)
+        return self.values[self.indices[index]]
+
+    def expand(self, validated: list[Any]) -> list[Any]:
+        """Each row's value, given the validated value of each distinct one."""
+        return list(map(validated.__getitem__, self.indices))
+
+
 class _Memo(dict[_K, Any], Generic[_K]):
     """Validated value by raw key; `check` runs once per distinct key."""
 
@@ -72,12 +95,25 @@ class _Memo(dict[_K, Any], Generic[_K]):
         return value
 
     def map(self, column: Sequence[_K], problems: Problems) -> list[Any]:
+        if isinstance(column, Encoded):
+            return _map_encoded(self, column, problems)
         values = list(map(self.__getitem__, column))
         if self.problems and not self.problems.keys().isdisjoint(column):
             for index, key in enumerate(column):
                 if key in self.problems:
                     problems.setdefault(index, []).append(self.problems[key])
         return values
+
+
+def _map_encoded(memo: _Memo[Any], column: Encoded, problems: Problems) -> list[Any]:
+    """`_Memo.map` of an encoded column: each distinct value is looked up once."""
+    values = column.expand(list(map(memo.__getitem__, column.values)))
+    bad = {code for code, key in enumerate(column.values) if key in memo.problems}
+    if bad:
+        for index, code in enumerate(column.indices):
+            if code in bad:
+                problems.setdefault(index, []).append(memo.problems[column.values[code]])
+    return values
 
 
 class ChunkValidator:
@@ -138,12 +174,16 @@ class ChunkValidator:
         picked = records if self._pick is None else map(self._pick, records)
         columns = list(zip(*picked, strict=True))
         columns += [("",) * len(records)] * self._absent
-        rows, found = self._validate_columns(columns)
+        rows, found = self.validate_columns(columns)
         for index, reasons in found.items():
             problems[kept[index] if kept is not None else index] = reasons
         return rows, problems
 
-    def _validate_columns(self, columns: list[tuple[str, ...]]) -> tuple[list[Supporter], Problems]:
+    def validate_columns(
+        self, columns: Sequence[Sequence[str]]
+    ) -> tuple[list[Supporter], Problems]:
+        """Like `validate`, for records given as one column per COLUMNS (all present,
+        all of one length); any low-cardinality column may be `Encoded`."""
         problems: Problems = {}
         values: dict[str, Sequence[Any]] = {}
         for name, column in zip(COLUMNS, columns, strict=True):
@@ -163,7 +203,7 @@ class ChunkValidator:
         # tuple.__new__ builds each Supporter in C; the namedtuple constructor is Python.
         return list(map(tuple.__new__, repeat(Supporter), records)), problems
 
-    def _ids(self, column: tuple[str, ...], problems: Problems) -> list[str]:
+    def _ids(self, column: Sequence[str], problems: Problems) -> list[str]:
         """Ids trimmed (compared as the export writes them, case included) and checked."""
         ids = list(map(str.strip, column))
         if not _SAFE_ID.matches_all(ids):
@@ -196,7 +236,7 @@ class ChunkValidator:
 def _check_consent_proof(
     channel: str,
     values: dict[str, Sequence[Any]],
-    raw: dict[str, tuple[str, ...]],
+    raw: dict[str, Sequence[str]],
     problems: Problems,
 ) -> None:
     """A consent given (yes) needs its date and source."""
@@ -211,7 +251,7 @@ def _check_consent_proof(
 
 
 def _normalised(
-    column: tuple[str, ...],
+    column: Sequence[str],
     canonical: _ColumnPattern,
     normalise: Callable[[str], str],
     problems: Problems,

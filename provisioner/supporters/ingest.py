@@ -26,6 +26,8 @@ from .records import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Ledger, Supporter
 if TYPE_CHECKING:
     from provisioner.geo import Geography
 
+    from .arrowcsv import Batch
+
 SUPPORTERS_HINT = (
     "export it from the CRM, or generate the sample with "
     "`python -m provisioner.supporters.generate --spec nations.yaml --out data`"
@@ -67,39 +69,79 @@ class Ingestion:
         return len(self.rows) + len(self.quarantined)
 
 
-def read_supporters(path: Path, geography: Geography | None = None) -> Ingestion:
+def read_supporters(
+    path: Path, geography: Geography | None = None, columnar: bool = True
+) -> Ingestion:
     """Read, validate and normalise a supporter CSV; bad records go to `quarantined`.
 
     `geography` (default: Belgium's rules) gives the postcode format and the country
-    whose national phone format is read."""
+    whose national phone format is read. A clean file is parsed by Arrow (`arrowcsv`);
+    `columnar=False` reads it with the csv module only, as any other file is (tests
+    hold the two to the same result)."""
     try:
-        return _read_supporters(path, careful=False, geography=geography)
+        return _read_supporters(path, columnar, careful=False, geography=geography)
     except csv.Error:
         # The C parser gave up on a record (a field over its size limit, as after a
         # runaway quote) and took its chunk with it: read again record by record, so
         # that only that record is quarantined.
-        return _read_supporters(path, careful=True, geography=geography)
+        return _read_supporters(path, columnar=False, careful=True, geography=geography)
 
 
-def _read_supporters(path: Path, careful: bool, geography: Geography | None) -> Ingestion:
+def _read_supporters(
+    path: Path, columnar: bool, careful: bool, geography: Geography | None
+) -> Ingestion:
     with open_table(path, SUPPORTERS_HINT) as table, gc_paused():
-        validator = _validator(table, geography)
+        positions = _positions(table)
+        validator = _validator(table, positions, geography)
         ingestion = Ingestion(path=path, delimiter=table.delimiter)
-        not_utf8 = 0
-        for chunk in table.chunks(CHUNK_ROWS, careful):
-            rows, problems = _validate(validator, chunk)
-            not_utf8 += len(chunk.not_utf8)
-            ingestion.rows.extend(rows)
-            ingestion.quarantined.extend(
-                Quarantined(
-                    chunk.line_of(index), "; ".join(reasons), table.raw(chunk.records[index])
-                )
-                for index, reasons in problems.items()
-            )
-            ingestion.quarantined.extend(Quarantined(line, why, "") for line, why in chunk.broken)
+        batches = _arrow_batches(table, positions) if columnar else None
+        not_utf8 = 0  # Arrow reads only files that are UTF-8 throughout
+        if batches is not None:
+            _ingest_batches(ingestion, validator, table, batches)
+        else:
+            not_utf8 = _ingest_chunks(ingestion, validator, table, careful)
     ingestion.quarantined.sort(key=attrgetter("line"))
     _refuse_if_mostly_not_utf8(ingestion, not_utf8)
     return ingestion
+
+
+def _arrow_batches(table: CsvTable, positions: list[int]) -> Iterator[Batch] | None:
+    """Arrow's batches of a file it reads as the csv module does, else None."""
+    if table.line_num != 1:
+        return None  # a quoted newline in the header: record lines are not line numbers
+    from .arrowcsv import Layout, read_batches  # pyarrow takes 0.1 s to import
+
+    return read_batches(table.path, Layout(table.delimiter, len(table.header), positions))
+
+
+def _ingest_batches(
+    ingestion: Ingestion, validator: ChunkValidator, table: CsvTable, batches: Iterator[Batch]
+) -> None:
+    for batch in batches:
+        rows, problems = validator.validate_columns(batch.columns)
+        ingestion.rows.extend(rows)
+        ingestion.quarantined.extend(
+            # One record per line (arrowcsv's condition): the header is line 1.
+            Quarantined(batch.first + index + 2, "; ".join(reasons), table.raw(batch.fields(index)))
+            for index, reasons in problems.items()
+        )
+
+
+def _ingest_chunks(
+    ingestion: Ingestion, validator: ChunkValidator, table: CsvTable, careful: bool
+) -> int:
+    """Read the rest of `table` with the csv module; returns the records not UTF-8."""
+    not_utf8 = 0
+    for chunk in table.chunks(CHUNK_ROWS, careful):
+        rows, problems = _validate(validator, chunk)
+        not_utf8 += len(chunk.not_utf8)
+        ingestion.rows.extend(rows)
+        ingestion.quarantined.extend(
+            Quarantined(chunk.line_of(index), "; ".join(reasons), table.raw(chunk.records[index]))
+            for index, reasons in problems.items()
+        )
+        ingestion.quarantined.extend(Quarantined(line, why, "") for line, why in chunk.broken)
+    return not_utf8
 
 
 def _validate(validator: ChunkValidator, chunk: Chunk) -> tuple[list[Supporter], Problems]:
@@ -130,12 +172,18 @@ def _refuse_if_mostly_not_utf8(ingestion: Ingestion, not_utf8: int) -> None:
     )
 
 
-def _validator(table: CsvTable, geography: Geography | None) -> ChunkValidator:
+def _positions(table: CsvTable) -> list[int]:
+    """Where each column of COLUMNS is in the file; absent optional ones at the end."""
     positions = table.require(REQUIRED_COLUMNS)
     present = [c for c in OPTIONAL_COLUMNS if c in table.header]
     if present != list(OPTIONAL_COLUMNS[: len(present)]):
         present = []  # optional columns count only in their order: none, or the first ones
-    positions += [table.header.index(column) for column in present]
+    return positions + [table.header.index(column) for column in present]
+
+
+def _validator(
+    table: CsvTable, positions: list[int], geography: Geography | None
+) -> ChunkValidator:
     if geography is None:
         return ChunkValidator(positions, len(table.header))
     return ChunkValidator(

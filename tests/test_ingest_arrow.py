@@ -1,0 +1,199 @@
+"""Arrow's reader (`arrowcsv`) and the csv module's read every export alike.
+
+A clean file is parsed by Arrow for speed; any other goes to the csv module's reader.
+Each test reads the same bytes both ways (`columnar=False` forces the csv module) and
+asserts the same supporters, quarantine (lines, reasons, raw text) and delimiter, and
+also which reader Arrow's conditions chose, so that neither half is vacuous.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from provisioner import geo
+from provisioner.supporters import COLUMNS, arrowcsv, read_supporters
+from provisioner.supporters.csvfile import open_table
+from provisioner.supporters.generate import generate
+from provisioner.supporters.ingest import _positions
+
+VALID = {
+    "id": "S1",
+    "first_name": "Hélène",
+    "last_name": "Dupont",
+    "phone": "+32470123456",
+    "email": "helene@example.org",
+    "postcode": "4000",
+    "language": "fr",
+    "level": "supporter",
+    "tags": "newsletter",
+    "email_consent": "yes",
+    "email_consent_date": "2024-03-01",
+    "email_consent_source": "website-form",
+    "created_at": "2024-02-28",
+}
+# Values each column may take in a fuzzed file: valid ones, and ones refused for a reason.
+CHOICES: dict[str, list[str]] = {
+    "first_name": ["Hélène", "Jan", "Zoë", " Anne ", "=HYPERLINK()", "Ma\u200bx", "", "O'Neil"],
+    "last_name": ["Dupont", "Van den Berg", "Müller", "-1", "a\tb", "de Smet, jr"],
+    "phone": ["+32470123456", "0470 12 34 56", "+33612345678", "12", "", "+32 470 12.34.56"],
+    "email": ["a@example.org", "B@Example.ORG", "nope", "", "x@y", " c@example.be "],
+    "postcode": ["4000", "1000", "999", "40000", " 9000", "abcd"],
+    "language": ["fr", "nl", "de", "fr-BE", "xx_YY", "", "FR"],
+    "level": ["supporter", "volunteer", "Donor", "boss", ""],
+    "tags": ["", "newsletter", "a,b", "jeunes|event-2025", "Bad Tag", "x,,y"],
+    "email_consent": ["yes", "no", "", "maybe", "TRUE"],
+    "email_consent_date": ["2024-03-01", "", "2024-02-30", "yesterday"],
+    "email_consent_source": ["website-form", "", "@import", "petition"],
+    "created_at": ["2024-02-28", "2024-13-01", ""],
+    "area": ["", "62063", "=1"],
+}
+
+
+def read_both(path: Path) -> tuple[object, object]:
+    country = geo.load_geography("BE")
+    return read_supporters(path, country), read_supporters(path, country, columnar=False)
+
+
+def arrow_reads(path: Path) -> bool:
+    """True when Arrow's conditions take this file (else the csv module reads it)."""
+    with open_table(path, "") as table:
+        if table.line_num != 1:
+            return False
+        layout = arrowcsv.Layout(table.delimiter, len(table.header), _positions(table))
+        return arrowcsv.read_batches(path, layout) is not None
+
+
+def assert_alike(path: Path, arrow: bool) -> None:
+    fast, reference = read_both(path)
+    assert arrow_reads(path) is arrow
+    assert fast == reference
+
+
+def lines(*rows: dict[str, str], columns: tuple[str, ...] = COLUMNS[:-1], sep: str = ",") -> str:
+    text = [sep.join(columns)]
+    text += [sep.join({**VALID, "id": f"S{i}", **row}.get(c, "") for c in columns)
+             for i, row in enumerate(rows)]  # fmt: skip
+    return "\n".join(text) + "\n"
+
+
+CLEAN = {
+    "valid rows": lines({}, {"phone": "0470 99 88 77"}, {"email": "X@Example.org"}),
+    "semicolons": lines({}, {"last_name": "Smet, de"}, sep=";"),
+    "tabs": lines({}, {}, sep="\t"),
+    "quoted fields and doubled quotes": lines({}).rstrip("\n")
+    + '\nS9,"Jean ""Jo""",Dupont,+32470123457,jo@example.org,4000,fr,pledge,"a,b",yes,'
+    "2024-03-01,web,,,,,,,2024-02-28\n",
+    "refused values": lines(
+        {"phone": "12"},
+        {"first_name": "=1+1"},
+        {"postcode": "99"},
+        {"email_consent_source": ""},
+        {"level": "boss", "tags": "A B"},
+    ),
+    "duplicate ids": lines({"id": "S1"}, {"id": "S1"}, {"id": " S1 "}),
+    "no newline at the end": lines({}, {}).rstrip("\n"),
+    "crlf": lines({}, {"phone": "x"}).replace("\n", "\r\n"),
+    "bom": "\ufeff" + lines({}, {}),
+    "area column": lines({"area": "62063"}, {}, columns=COLUMNS),
+    "columns in another order and one more": lines(
+        {}, {"phone": "bad"}, columns=("note", *reversed(COLUMNS[:-1]))
+    ),
+    "header only": lines(),
+}
+NOT_CLEAN = {
+    "a quoted newline": lines({}).rstrip("\n")
+    + '\nS7,"Jo\nJo",Dupont,+32470123457,,4000,fr,pledge,,no,,,,,,,,,2024-02-28\n'
+    + lines({"phone": "bad"}).split("\n", 1)[1],
+    "a blank line": lines({}, {}).replace("\n", "\n\n", 1),
+    "a record of another width": lines({}, {}).replace("\nS1,", "\nS1,extra,", 1),
+    "a quote left open": lines({}).rstrip("\n") + '\nS5,"Jo,Dupont\n',
+    "a quoted carriage return": lines({}).rstrip("\n")
+    + '\nS7,"Jo\rJo",Dupont,+32470123457,,4000,fr,pledge,,no,,,,,,,,,2024-02-28\n',
+    "a lone carriage return": lines({}, {}).replace("\n", "\r", 2),
+    "a NUL byte": lines({}, {"last_name": "Du\x00pont"}),
+}
+
+
+@pytest.mark.parametrize("text", CLEAN.values(), ids=CLEAN.keys())
+def test_a_clean_file_is_read_by_arrow_as_by_the_csv_module(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "supporters.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    assert_alike(path, arrow=True)
+
+
+@pytest.mark.parametrize("text", NOT_CLEAN.values(), ids=NOT_CLEAN.keys())
+def test_any_other_file_goes_to_the_csv_module(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "supporters.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    assert_alike(path, arrow=False)
+
+
+def test_bytes_that_are_not_utf8_go_to_the_csv_module(tmp_path: Path) -> None:
+    path = tmp_path / "supporters.csv"
+    utf8 = lines({}, {"last_name": "Dépont"}, {}).encode()
+    path.write_bytes(utf8.replace("Dépont".encode(), "Dépont".encode("cp1252")))
+    assert_alike(path, arrow=False)
+    fast, _ = read_both(path)
+    assert [q.line for q in fast.quarantined] == [3]  # type: ignore[attr-defined]
+
+
+def test_a_field_longer_than_the_csv_module_accepts_goes_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "supporters.csv"
+    path.write_text(lines({}, {"last_name": "x" * 200_000}, {}), encoding="utf-8")
+    assert_alike(path, arrow=False)
+
+
+def test_lines_and_duplicates_hold_across_arrow_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arrowcsv, "BLOCK_BYTES", 4096)  # a batch every 30 records or so
+    rows = [{"phone": "bad"} if i % 97 == 0 else {"id": "S3"} if i % 89 == 0 else {}
+            for i in range(1, 1000)]  # fmt: skip
+    path = tmp_path / "supporters.csv"
+    path.write_text(lines(*rows), encoding="utf-8")
+    assert_alike(path, arrow=True)
+    fast, _ = read_both(path)
+    # A bad phone, or S3 again (rows[3] is S3 itself): the header is line 1.
+    bad = [index + 2 for index, row in enumerate(rows) if row]
+    assert [q.line for q in fast.quarantined] == bad  # type: ignore[attr-defined]
+    assert len(bad) > 15
+
+
+def test_the_generated_sample_export_reads_alike(tmp_path: Path) -> None:
+    postcodes = [("4000", "fr"), ("1000", "fr"), ("9000", "nl"), ("4700", "de")]
+    generate(tmp_path, postcodes, count=3_000, seed=7, country="BE")
+    path = tmp_path / "supporters.csv"
+    assert_alike(path, arrow=True)
+    fast, _ = read_both(path)
+    assert len(fast.rows) > 2_900  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fuzzed_files_read_alike(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    sep = rng.choice([",", ";", "\t"])
+    columns = COLUMNS if rng.random() < 0.3 else COLUMNS[:-1]
+    records = [sep.join(columns)]
+    for number in range(rng.randint(0, 40)):
+        row = {"id": rng.choice([f"S{number}", f"S{number // 3}", f" S{number} ", ""])}
+        row |= {c: rng.choice(CHOICES[c]) for c in columns if c in CHOICES and rng.random() < 0.3}
+        cells = [_cell({**VALID, **row}.get(c, ""), sep, rng) for c in columns]
+        records.append(sep.join(cells))
+    text = ("\ufeff" if rng.random() < 0.2 else "") + "\n".join(records)
+    text += "" if rng.random() < 0.2 else "\n"
+    if rng.random() < 0.3:
+        text = text.replace("\n", "\r\n")
+    path = tmp_path / "supporters.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    fast, reference = read_both(path)
+    assert fast == reference
+
+
+def _cell(value: str, sep: str, rng: random.Random) -> str:
+    """The value as a CSV writer (or a person) might write it: quoted when it must be."""
+    if sep in value or '"' in value or rng.random() < 0.15:
+        return '"' + value.replace('"', '""') + '"'
+    return value
