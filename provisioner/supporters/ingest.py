@@ -193,17 +193,22 @@ def _validator(
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building rows.
+    """Pause the cyclic garbage collector while building rows, and spare it them after.
 
     Rows are tuples of strings and cannot form cycles, but each allocation burst makes
     the collector rescan every row already read: at a million rows that is a third of
-    the ingestion time. Collection resumes as before afterwards.
+    the ingestion time. And the first collection after the pause would scan every row
+    built during it (0.18 s at 200,000 rows): so what exists when the pause ends goes to
+    the collector's permanent generation (`gc.freeze`), which it never scans. Objects
+    there are still freed by reference counting; only a cycle among them would outlive
+    its use, and the process's long-lived objects are all that is frozen besides rows.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
