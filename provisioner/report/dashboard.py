@@ -23,14 +23,14 @@ PLACEHOLDER = re.compile(r"__(TITLE|DATA)__")
 # In a <script> element, "</script>" or "<!--" inside the data would end or corrupt the
 # element; escaping <, > and & as JSON unicode escapes makes that impossible while
 # JSON.parse still reads the same strings. U+2028/9 are escaped for old JS parsers.
-_SCRIPT_ESCAPES = str.maketrans(
-    {
-        "<": "\\u003c",
-        ">": "\\u003e",
-        "&": "\\u0026",
-        "\u2028": "\\u2028",
-        "\u2029": "\\u2029",
-    }
+# One str.replace per character: five C-level passes beat str.translate's Python-level
+# lookup per character (0.1 s of the sample network's no-op deploy).
+_SCRIPT_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
 
@@ -54,7 +54,10 @@ def render_dashboard(report: dict[str, Any], reports_dir: Path | None = None) ->
 def script_json(data: Any) -> str:
     """JSON safe to embed in a `<script type="application/json">` element."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.translate(_SCRIPT_ESCAPES)
+    for character, escape in _SCRIPT_ESCAPES:
+        if character in text:
+            text = text.replace(character, escape)
+    return text
 
 
 def site_links(report: dict[str, Any], reports_dir: Path | None) -> dict[str, str]:
