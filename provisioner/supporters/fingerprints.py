@@ -9,11 +9,13 @@ in one postcode changes the digests of that postcode's nation and its ancestors 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
+from operator import attrgetter, or_
 
-from .records import Ledger
+from .records import CHANNELS, COLUMNS, TAG_SEPARATOR, Ledger, Supporter
 from .segment import Segmentation
 
-DIGEST_FORMAT = "rows-v1"  # bump when what a bucket digest covers changes
+DIGEST_FORMAT = "rows-v2"  # bump when what a bucket digest covers changes
 
 
 def bucket_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]:
@@ -21,11 +23,40 @@ def bucket_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]
     digests = {}
     for postcode, rows in segmentation.buckets.items():
         digest = hashlib.sha256(DIGEST_FORMAT.encode())
-        for row in rows:
-            digest.update(repr(row).encode())
-            digest.update(b"\x01" if ledger.blocks(row) else b"\x00")
+        for column in _columns_bytes(rows):
+            digest.update(column)
+            digest.update(b"\x01")
+        digest.update(_blocked_flags(rows, ledger))
         digests[postcode] = digest.hexdigest()
     return digests
+
+
+def _columns_bytes(rows: Sequence[Supporter]) -> Iterator[bytes]:
+    """Each field of `rows` as one string of bytes, column by column.
+
+    Column by column, in C: a row's repr (the named tuple's is Python) cost 1.4 s for
+    200,000 rows. Unambiguous because ingestion lets no control character into a value
+    (names, ids and sources refuse them; other columns have fixed formats): NUL
+    separates values, \x01 columns, and a tag never holds the comma that joins tags.
+    """
+    columns = zip(*rows, strict=True)  # rows are Supporters: all of one length
+    for name, column in zip(COLUMNS, columns, strict=False):  # no column when no rows
+        if name in _FLAGS:
+            yield bytes(column)
+        elif name == "tags":
+            yield "\x00".join(map(TAG_SEPARATOR.join, column)).encode()
+        else:
+            yield "\x00".join(column).encode()
+
+
+_FLAGS = frozenset(f"{channel}_consent" for channel in CHANNELS)
+
+
+def _blocked_flags(rows: Sequence[Supporter], ledger: Ledger) -> bytes:
+    """One byte per row: 1 when the ledger blocks it (`Ledger.blocks`, column-wise)."""
+    phones = map(ledger.phones.__contains__, map(attrgetter("phone"), rows))
+    emails = map(ledger.emails.__contains__, map(attrgetter("email"), rows))
+    return bytes(map(or_, phones, emails))
 
 
 def nation_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]:
