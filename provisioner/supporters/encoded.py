@@ -20,6 +20,7 @@ from operator import itemgetter
 
 from ..csvsafe import (
     PHONE_COLUMNS,
+    all_plain,
     csv_bytes,
     encode_column,
     exact_cell,
@@ -59,6 +60,7 @@ class EncodedRows:
         self._known: dict[tuple[tuple[str, ...], bool], int] = {}
         self.tag_keys = self._keys(data.columns["tags"], False)
         self._quote_tags = quote_tags
+        self._plain: dict[tuple[str, bool], bool] = {}  # (column, phone) -> all_plain
         self._lines = {name: self._encode(layout, data) for name, layout in LAYOUTS.items()}
 
     def compose(
@@ -129,7 +131,10 @@ class EncodedRows:
         phones = [name in PHONE_COLUMNS for name in layout.header]
         if layout.tags_at is not None:
             del phones[layout.tags_at]
-        cells = [encode_column(c, p) for c, p in zip(values, phones, strict=True)]
+        cells = [
+            self._cells(data, name, column, phone)
+            for name, column, phone in zip(layout.values, values, phones, strict=True)
+        ]
         cut = len(cells) if layout.tags_at is None else layout.tags_at
         head = _joined(cells[:cut], "\n" if layout.tags_at is None else ",")
         tail = _joined(cells[cut:], "\n") if cut < len(cells) else None
@@ -156,6 +161,17 @@ class EncodedRows:
             tail=None if tail is None else _scatter(tail, flags),
             tag_keys=None if tag_keys is None else _scatter_keys(tag_keys, flags, self.tag_keys),
         )
+
+    def _cells(
+        self, data: ExportColumns, name: str, values: Sequence[str], phone: bool
+    ) -> Sequence[str]:
+        """`encode_column(values)`, where `values` are the column `name` or some of its
+        rows: a column whose every value is plain is scanned once for all the layouts
+        (six of them write the same names and emails), and any part of it is plain too."""
+        plain = self._plain.get((name, phone))
+        if plain is None:
+            plain = self._plain[(name, phone)] = all_plain(data.columns[name], phone)
+        return values if plain else encode_column(values, phone)
 
     def _quote_rows(
         self,
