@@ -26,8 +26,6 @@ from .records import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Ledger, Supporter
 if TYPE_CHECKING:
     from provisioner.geo import Geography
 
-    from .arrowcsv import Batch
-
 SUPPORTERS_HINT = (
     "export it from the CRM, or generate the sample with "
     "`python -m provisioner.supporters.generate --spec nations.yaml --out data`"
@@ -92,39 +90,40 @@ def _read_supporters(
 ) -> Ingestion:
     with open_table(path, SUPPORTERS_HINT) as table, gc_paused():
         positions = _positions(table)
-        validator = _validator(table, positions, geography)
-        ingestion = Ingestion(path=path, delimiter=table.delimiter)
-        batches = _arrow_batches(table, positions) if columnar else None
+        ingestion = _read_with_arrow(table, positions, geography) if columnar else None
         not_utf8 = 0  # Arrow reads only files that are UTF-8 throughout
-        if batches is not None:
-            _ingest_batches(ingestion, validator, table, batches)
-        else:
+        if ingestion is None:
+            ingestion = Ingestion(path=path, delimiter=table.delimiter)
+            validator = _validator(table, positions, geography)
             not_utf8 = _ingest_chunks(ingestion, validator, table, careful)
     ingestion.quarantined.sort(key=attrgetter("line"))
     _refuse_if_mostly_not_utf8(ingestion, not_utf8)
     return ingestion
 
 
-def _arrow_batches(table: CsvTable, positions: list[int]) -> Iterator[Batch] | None:
-    """Arrow's batches of a file it reads as the csv module does, else None."""
+def _read_with_arrow(
+    table: CsvTable, positions: list[int], geography: Geography | None
+) -> Ingestion | None:
+    """The file read by Arrow, or None when the csv module must read it (`arrowcsv`)."""
     if table.line_num != 1:
         return None  # a quoted newline in the header: record lines are not line numbers
-    from .arrowcsv import Layout, read_batches  # pyarrow takes 0.1 s to import
+    from .arrowcsv import Layout, NotForArrow, read_batches  # pyarrow takes 0.1 s to import
 
-    return read_batches(table.path, Layout(table.delimiter, len(table.header), positions))
-
-
-def _ingest_batches(
-    ingestion: Ingestion, validator: ChunkValidator, table: CsvTable, batches: Iterator[Batch]
-) -> None:
-    for batch in batches:
-        rows, problems = validator.validate_columns(batch.columns)
-        ingestion.rows.extend(rows)
-        ingestion.quarantined.extend(
-            # One record per line (arrowcsv's condition): the header is line 1.
-            Quarantined(batch.first + index + 2, "; ".join(reasons), table.raw(batch.fields(index)))
-            for index, reasons in problems.items()
-        )
+    ingestion = Ingestion(path=table.path, delimiter=table.delimiter)
+    validator = _validator(table, positions, geography)
+    layout = Layout(table.delimiter, len(table.header), positions)
+    try:
+        for batch in read_batches(table.path, layout):
+            rows, problems = validator.validate_columns(batch.columns)
+            ingestion.rows.extend(rows)
+            ingestion.quarantined.extend(
+                # One record per line (arrowcsv's condition): the header is line 1.
+                Quarantined(batch.first + i + 2, "; ".join(why), table.raw(batch.fields(i)))
+                for i, why in problems.items()
+            )
+    except NotForArrow:
+        return None
+    return ingestion
 
 
 def _ingest_chunks(
