@@ -202,3 +202,18 @@ def _cell(value: str, sep: str, rng: random.Random) -> str:
     if sep in value or '"' in value or rng.random() < 0.15:
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+def test_a_file_found_not_plain_after_some_batches_is_read_whole_by_the_csv_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arrowcsv, "BLOCK_BYTES", 4096)
+    rows = [{"phone": "bad"} if i % 97 == 0 else {} for i in range(1, 1000)]
+    rows[900] = {"first_name": '"Jo\nJo"'}  # a quoted newline, 30 batches in
+    path = tmp_path / "supporters.csv"
+    path.write_text(lines(*rows), encoding="utf-8")
+    assert_alike(path, arrow=False)
+    fast, _ = read_both(path)
+    assert len(fast.rows) == 999 - 10 - 1  # type: ignore[attr-defined]  # (a newline in a name)
+    # rows[969] has a bad phone: line 971, one more after the record of two lines.
+    assert fast.quarantined[-1].line == 972  # type: ignore[attr-defined]
