@@ -217,3 +217,18 @@ def test_a_file_found_not_plain_after_some_batches_is_read_whole_by_the_csv_modu
     assert len(fast.rows) == 999 - 10 - 1  # type: ignore[attr-defined]  # (a newline in a name)
     # rows[969] has a bad phone: line 971, one more after the record of two lines.
     assert fast.quarantined[-1].line == 972  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [(b"a\r\nb\r\n", 2), (b"a\nb", 2), (b"", 0), (b"a\r\r\nb\n", None), (b"a\rb\n", None),
+     (b"a\r", None), (b"a\x00\n", None), (b"a\r\n" * 5, 5)],
+)  # fmt: skip
+def test_the_byte_scan_counts_lines_and_finds_lone_carriage_returns_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, lines: int | None
+) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(data)
+    for block in (1, 2, 3, 1 << 24):  # every place a block can end
+        monkeypatch.setattr(arrowcsv, "SCAN_BYTES", block)
+        assert arrowcsv._plain_lines(path) == lines, block

@@ -96,17 +96,21 @@ def read_batches(path: Path, layout: Layout) -> Iterator[Batch]:
 def _plain_lines(path: Path) -> int | None:
     """Physical lines of the file, or None when a byte rules the fast path out."""
     newlines = 0
+    carried = b""  # the carriage returns that ended the previous block, judged with this one
     last = b""
     with path.open("rb") as handle:
         while block := handle.read(SCAN_BYTES):
-            carriage_return = b"\r" in block or last == b"\r"
-            if b"\x00" in block or (carriage_return and _lone_carriage_return(last + block)):
+            if b"\x00" in block:
+                return None
+            block = carried + block
+            if b"\r" in block and _lone_carriage_return(block):
                 return None
             newlines += block.count(b"\n")
+            carried = block[len(block.rstrip(b"\r")) :]
             last = block[-1:]
-    if last == b"\r":
-        return None
-    return newlines + (1 if last not in (b"\n", b"") else 0)
+    if carried:
+        return None  # the file ends with a carriage return that no newline follows
+    return newlines + (1 if last not in (b"\n", b"") else 0)  # a last line without newline
 
 
 def _lone_carriage_return(block: bytes) -> bool:
