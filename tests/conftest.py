@@ -30,12 +30,35 @@ def pytest_collection_modifyitems(
     first, so that no worker picks up a minute-long test while the other one has
     finished everything else.
     """
-    if config.getoption("dist", None) == "loadgroup":
+    # Collection happens on xdist's workers, where `dist` has already been reset to "no"
+    # and the controller's choice kept as `loadgroup` (xdist/remote.py, setup_config).
+    grouping = config.getoption("dist", None) == "loadgroup" or bool(
+        getattr(config.option, "loadgroup", False)
+    )
+    groups: dict[pytest.Item, str] = {}
+    if grouping:
         for item in items:
             if item.get_closest_marker("spread") is None and item.module is not None:
-                item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+                groups[item] = item.module.__name__
+                item.add_marker(pytest.mark.xdist_group(groups[item]))
     yield  # xdist names each test's group; pytest orders tests by their fixtures
+    for item, group in groups.items():
+        name_in_nodeid(item, group)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+
+
+def name_in_nodeid(item: pytest.Item, group: str) -> None:
+    """Suffix the test's id with `@group`, which is how xdist's scheduler sees a group.
+
+    xdist 3.8 does it by assigning `item._nodeid`, which pytest 9 no longer reads (a
+    node's id is `item._id`): without this, no module was ever one unit of work, and a
+    module fixture was set up on both workers, each deploying the same network.
+    """
+    if item.nodeid.endswith(f"@{group}"):
+        return  # an xdist that names groups itself
+    from _pytest.nodeid import NodeId
+
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 @pytest.hookimpl(hookwrapper=True)
