@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import email
 import re
+import shutil
 import subprocess
 import sys
 from email.message import Message
@@ -95,12 +96,21 @@ def _text_part(message: Message) -> str:
     raise AssertionError("no text part")
 
 
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The subset deployed once; each test gets its own copy (`network`)."""
+    root = tmp_path_factory.mktemp("deployed")
+    copy_sample_network(root)
+    generate(root / "data", [("4000", "fr")], count=30)  # intake.db will sit beside it
+    deploy(root)
+    return root
+
+
 @pytest.fixture
-def network(tmp_path: Path) -> Network:
-    copy_sample_network(tmp_path)
-    generate(tmp_path / "data", [("4000", "fr")], count=30)  # intake.db will sit beside it
-    deploy(tmp_path)
-    return Network(tmp_path)
+def network(deployed: Path, tmp_path: Path) -> Network:
+    root = tmp_path / "net"
+    shutil.copytree(deployed, root, symlinks=True)  # releases are relative links
+    return Network(root)
 
 
 def hunters_csv(root: Path) -> list[dict[str, str]]:
