@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ TEMPLATES = {
     "emails/welcome/text.txt.j2": "{{ t.hello }} {{ recipient.first_name }} - {{ nation.name }}\n",
     "emails/welcome/html.html.j2": "<p>{{ t.hello }} {{ recipient.first_name }}</p>\n",
 }
+
+
+def only_args(patterns: Iterable[str]) -> list[str]:
+    """`deploy`'s arguments selecting the nations that match `patterns` (slugs or globs)."""
+    return [arg for pattern in patterns for arg in ("--only", pattern)]
 
 
 def build_file_tree(root: Path, files: dict[str, str | bytes]) -> None:

@@ -17,7 +17,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import build_file_tree, copy_sample_network, mini_blueprints, nation, write_spec
+from helpers import (
+    build_file_tree,
+    copy_sample_network,
+    mini_blueprints,
+    nation,
+    only_args,
+    write_spec,
+)
 
 from provisioner.candidates.check import check_nation
 from provisioner.candidates.preview import SiteState
@@ -248,7 +255,7 @@ SLICE = ["hq", "a*", "marie-dubois"]
 
 
 def run_deploy(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    only = [arg for pattern in SLICE for arg in ("--only", pattern)]
+    only = only_args(SLICE)
     command = [sys.executable, "-m", "provisioner", "deploy", "-q", *only, *args]
     return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from helpers import build_file_tree, copy_sample_network
+from helpers import build_file_tree, copy_sample_network, only_args
 from runs import BROKEN, HOSTILE_NAME, TwoRuns, invoker, two_runs
 
 CHROMIUM = shutil.which("chromium")
@@ -198,7 +198,7 @@ def break_one_section(root: Path, report: dict[str, Any]) -> str:
 
 # HQ and the nations whose slug starts with "a": sections (some without overrides) and
 # candidates, 28 nations, enough for forked build workers.
-SAMPLE_SLICE = ("--only", "hq", "--only", "a*")
+SAMPLE_SLICE = only_args(["hq", "a*"])
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import build_file_tree, copy_sample_network
+from helpers import build_file_tree, copy_sample_network, only_args
 
 from provisioner.intake.model import ConsentProof, Submission, Tokens
 from provisioner.intake.sqlite_store import SqliteStore
@@ -34,7 +34,7 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def deploy(root: Path) -> dict[str, str]:
-    only = [arg for slug in [*CHAIN, SIBLING] for arg in ("--only", slug)]
+    only = only_args([*CHAIN, SIBLING])
     done = cli(root, "deploy", "-q", *only)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((root / "build" / "reports" / "latest.json").read_text())

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+from helpers import REPO, only_args
 
 from provisioner.render.blueprints import Catalog
 from provisioner.render.build import Builder
@@ -40,7 +40,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = subprocess.run(
         [sys.executable, "-m", "provisioner", "deploy", "-q", "--spec", str(FRANCE),
          "--out", str(root / "build"), "--supporters", str(root / "data" / "supporters.csv"),
-         *(arg for pattern in ONLY for arg in ("--only", pattern))],
+         *only_args(ONLY)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

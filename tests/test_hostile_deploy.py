@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from csvscan import EMAILS, FORMULAS, every_csv, live_cells
-from helpers import build_file_tree, copy_sample_network
+from helpers import build_file_tree, copy_sample_network, only_args
 
 from provisioner.supporters.generate import generate
 
@@ -77,7 +77,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 
 
 def deploy(root: Path, slugs: list[str]) -> subprocess.CompletedProcess[str]:
-    only = [arg for slug in slugs for arg in ("--only", slug)]
+    only = only_args(slugs)
     return subprocess.run(
         [sys.executable, "-m", "provisioner", "deploy", "-q", "--spec", str(root / "nations.yaml"),
          "--out", str(root / "build"), "--supporters", str(root / "data" / "supporters.csv"),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import build_file_tree, copy_sample_network
+from helpers import build_file_tree, copy_sample_network, only_args
 
 from provisioner.errors import BlueprintError
 from provisioner.render.blueprints import Catalog
@@ -38,7 +38,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def deploy(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    only = [arg for slug in SUBSET for arg in ("--only", slug)]
+    only = only_args(SUBSET)
     spec, out = root / "nations.yaml", root / "build"
     return cli("deploy", "-q", "--spec", spec, "--out", out, *only, *extra)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import copy_sample_network
+from helpers import copy_sample_network, only_args
 from starlette.testclient import TestClient
 
 from provisioner.intake.app import create_app
@@ -35,7 +35,7 @@ HOST = "marie-dubois.horizon.example"
 
 
 def deploy(root: Path) -> None:
-    only = [arg for slug in SLUGS for arg in ("--only", slug)]
+    only = only_args(SLUGS)
     result = subprocess.run(
         [sys.executable, "-m", "provisioner", "deploy", "-q",
          "--supporters", str(root / "data" / "supporters.csv"),

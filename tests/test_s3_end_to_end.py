@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 import pytest
-from helpers import copy_sample_network, mini_blueprints, nation, write_spec
+from helpers import copy_sample_network, mini_blueprints, nation, only_args, write_spec
 from s3_support import MotoServer, Proxy, Traffic
 
 from provisioner.spec.load import load_network
@@ -185,10 +185,6 @@ def no_secrets_in(out: Path, *texts: str) -> None:
     blobs += [path.read_bytes() for path in out.rglob("*") if path.is_file()]
     for secret in (ACCESS_KEY, SECRET_KEY):
         assert not any(secret.encode() in blob for blob in blobs), "credential leaked"
-
-
-def only_args(patterns: list[str]) -> list[str]:
-    return [arg for pattern in patterns for arg in ("--only", pattern)]
 
 
 def test_a_slice_of_the_sample_network_publishes_and_a_rerun_writes_nothing(
