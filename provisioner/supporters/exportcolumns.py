@@ -34,7 +34,7 @@ class ExportColumns:
         phones, emails = raw["phone"], raw["email"]
         phone_free = list(map(not_, map(contains, repeat(ledger.phones), phones)))
         email_free = list(map(not_, map(contains, repeat(ledger.emails), emails)))
-        self.blocked = bytes(map(not_, map(and_, phone_free, email_free)))
+        self.blocked = ledger.blocked(phones, emails)
         # bool(consent and contact) and contact not on the ledger, a whole column at once
         email = list(map(and_, map(and_, raw["email_consent"], map(truth, emails)), email_free))
         phone = list(map(and_, map(and_, raw["phone_consent"], map(truth, phones)), phone_free))

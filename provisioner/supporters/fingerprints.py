@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from operator import attrgetter, or_
+from operator import attrgetter
 
 from .records import CHANNELS, COLUMNS, TAG_SEPARATOR, Ledger, Supporter
 from .segment import Segmentation
 
 DIGEST_FORMAT = "rows-v2"  # bump when what a bucket digest covers changes
+_FLAGS = frozenset(f"{channel}_consent" for channel in CHANNELS)
+_PHONE, _EMAIL = attrgetter("phone"), attrgetter("email")
 
 
 def bucket_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]:
@@ -26,7 +28,7 @@ def bucket_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]
         for column in _columns_bytes(rows):
             digest.update(column)
             digest.update(b"\x01")
-        digest.update(_blocked_flags(rows, ledger))
+        digest.update(ledger.blocked(map(_PHONE, rows), map(_EMAIL, rows)))
         digests[postcode] = digest.hexdigest()
     return digests
 
@@ -47,16 +49,6 @@ def _columns_bytes(rows: Sequence[Supporter]) -> Iterator[bytes]:
             yield "\x00".join(map(TAG_SEPARATOR.join, column)).encode()
         else:
             yield "\x00".join(column).encode()
-
-
-_FLAGS = frozenset(f"{channel}_consent" for channel in CHANNELS)
-
-
-def _blocked_flags(rows: Sequence[Supporter], ledger: Ledger) -> bytes:
-    """One byte per row: 1 when the ledger blocks it (`Ledger.blocks`, column-wise)."""
-    phones = map(ledger.phones.__contains__, map(attrgetter("phone"), rows))
-    emails = map(ledger.emails.__contains__, map(attrgetter("email"), rows))
-    return bytes(map(or_, phones, emails))
 
 
 def nation_digests(segmentation: Segmentation, ledger: Ledger) -> dict[str, str]:
