@@ -153,9 +153,12 @@ def median_of(measures: list[Measure]) -> Measure:
 
 
 def prepare_tree(work: Path, spec: Path | None = None) -> Path:
-    """A throwaway copy of the inputs, so the benchmark never touches the repository."""
+    """A throwaway copy of the inputs, so the benchmark never touches the repository.
+
+    A tree left by an earlier run is moved to the trash, emptied at the end (see
+    `deploy_args`: no cold run right after a big deletion)."""
     if work.exists():
-        shutil.rmtree(work)
+        discard(work)
     work.mkdir(parents=True)
     shutil.copytree(REPO / "blueprints", work / "blueprints")
     shutil.copytree(REPO / "nations", work / "nations")
@@ -192,12 +195,10 @@ def supporters(spec: Path, count: int, cache: Path) -> list[str]:
 def sample_scenarios(work: Path, spec: Path, extra: list[str], runs: int) -> list[Measure]:
     """Cold (a fresh output each run), then no-op, one override, blueprint change."""
     tree = prepare_tree(work / "sample", spec)
-    out = tree / "build"
-    args = ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
-    cold = []
-    for _ in range(runs):
-        shutil.rmtree(out, ignore_errors=True)
-        cold.append(run_cli(COLD, args, out))
+    cold, outs = [], [tree / f"build-{run}" for run in range(runs)]
+    for out in outs:
+        cold.append(run_cli(COLD, deploy_args(tree, out, extra), out))
+    out, args = outs[-1], deploy_args(tree, outs[-1], extra)
     measures = [median_of(cold), median_of([run_cli(NOOP, args, out) for _ in range(runs)])]
     override, overrides = tree / OVERRIDE_FILE, []
     # A visible change to one candidate's own page, new each run (when the spec has her).
@@ -213,7 +214,37 @@ def sample_scenarios(work: Path, spec: Path, extra: list[str], runs: int) -> lis
             css.write(f"\n/* bench: blueprint change {run} */\n")
         blueprint.append(run_cli(BLUEPRINT, args, out))
     measures.append(median_of(blueprint))
+    for stale in outs[:-1]:
+        discard(stale)
     return measures
+
+
+TRASH = ".trash"
+
+
+def discard(path: Path) -> None:
+    """Move `path` into its work folder's trash (a rename: no inode is freed yet)."""
+    trash = path.parent / TRASH
+    trash.mkdir(exist_ok=True)
+    path.rename(trash / f"{path.name}-{time.time_ns()}")
+
+
+def empty_trash(work: Path) -> None:
+    """Delete what `discard` kept, once no scenario is left to measure."""
+    for trash in (work / TRASH, *work.glob(f"*/{TRASH}")):
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def deploy_args(tree: Path, out: Path, extra: list[str]) -> list[str]:
+    """`deploy` of `tree`'s network into `out`, a folder of its own for each cold run.
+
+    Deleting a big output right before a cold run would measure the filesystem instead:
+    on this VM's ext4 (no journal), creating an inode soon after many were deleted costs
+    about 0.5 ms instead of 0.03 (the kernel skips recently deleted inodes one by one,
+    `find_inode_bit` -> `recently_deleted`), 10 s of system time for one cold deploy.
+    So cold runs never follow a deletion; outputs are removed after the scenarios.
+    """
+    return ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
 
 
 def render_scenario(spec: Path, runs: int) -> tuple[Measure | None, dict[str, Any] | None]:
@@ -247,14 +278,12 @@ def scale_scenarios(work: Path, sizes: list[int], extra: list[str], runs: int) -
             stdout=subprocess.DEVNULL,
         )
         tree = prepare_tree(work / f"scale-{size}", spec)
-        out = tree / "build"
-        args = ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
         cold = []
-        for _ in range(runs):
-            shutil.rmtree(out, ignore_errors=True)
-            cold.append(run_cli(f"{size} nations cold deploy", args, out))
+        for run in range(runs):
+            out = tree / f"build-{run}"
+            cold.append(run_cli(f"{size} nations cold deploy", deploy_args(tree, out, extra), out))
         measures.append(median_of(cold))
-        shutil.rmtree(tree)  # keep the disk footprint of the benchmark bounded
+        discard(tree)  # emptied at the end, not before the next size's cold runs
     return measures
 
 
@@ -407,6 +436,7 @@ def main() -> int:
         scale_extra = supporters(REPO / "nations.yaml", args.supporters, args.work)
         sizes = [int(s) for s in args.sizes.split(",")]
         measures += scale_scenarios(args.work, sizes, scale_extra, runs)
+    empty_trash(args.work)
     by_name = {m.name: m for m in measures}
     floor = floor_figures(by_name, floor_run)
     checks = verdicts(by_name, floor)

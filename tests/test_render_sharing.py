@@ -81,6 +81,38 @@ def test_attribute_lookup_on_data_is_the_same_in_both_environments(
         env.from_string("{{ d.typo }}").render(d={})
 
 
+@pytest.mark.parametrize("trusted", [True, False], ids=["blueprint", "sandbox"])
+def test_calls_pass_what_jinja_passes_in_both_environments(tmp_path: Path, trusted: bool) -> None:
+    """The blueprint environment's shortcut for calls (BlueprintContext) passes the
+    context, the eval context and the arguments exactly as Jinja's own `call` does."""
+    mini_blueprints(tmp_path)
+    catalog = Catalog(tmp_path / "blueprints")
+    env = make_environment(catalog.get("section"), catalog.base / "templates", None, trusted)
+
+    @jinja2.pass_context
+    def who(context: jinja2.runtime.Context, suffix: str) -> str:
+        return str(context["name"]) + suffix
+
+    @jinja2.pass_eval_context
+    def escaping(eval_ctx: jinja2.nodes.EvalContext) -> str:
+        return str(eval_ctx.autoescape)
+
+    def plain(a: int, b: int = 0) -> int:
+        return a + b
+
+    def exhausted() -> None:
+        raise StopIteration
+
+    source = (
+        "{% macro twice(x) %}{{ x }}{{ x }}{% endmacro %}"
+        "{% for i in [1] %}{{ who('!') }}|{{ escaping() }}|{{ plain(1, b=i) }}"
+        "|{{ twice('ab') }}|{{ 'a,b'.split(',') }}|{{ exhausted() is defined }}{% endfor %}"
+    )
+    template = env.from_string(source)
+    values = {"who": who, "escaping": escaping, "plain": plain, "exhausted": exhausted}
+    assert template.render(name="Liège", **values) == ("Liège!|False|2|abab|['a', 'b']|False")
+
+
 def test_a_shared_partial_still_sees_each_pages_own_values(tmp_path: Path) -> None:
     partial = "{% set here = page.id %}{% macro where() %}[{{ here }}]{% endmacro %}"
     page = (

@@ -9,11 +9,15 @@ every attribute and call is not paid there. Both check templates when compiled
 
 from __future__ import annotations
 
+from types import BuiltinMethodType, FunctionType, MethodWrapperType
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import internalcode
 
 from provisioner.render import amplifiers
 from provisioner.render.sharing import SharedModuleTemplate
@@ -47,11 +51,31 @@ class ForbiddenSyntax(jinja2.TemplateSyntaxError):
     """A template uses a construct that only serves to escape the sandbox."""
 
 
+TICK = "budget_tick"  # the environment attribute every loop and macro body calls first
+
+
+class TickingCodeGenerator(CodeGenerator):
+    """Jinja's code generator, but the budget tick `_tick_every_loop` inserts is a plain
+    call of the environment's function: it runs 200,000 times in a network's render,
+    and `context.call` (or the sandbox's `environment.call`) would look it up for
+    arguments to pass and check it each time. Templates cannot write this node: only
+    the rules below insert it."""
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        target = node.node
+        if isinstance(target, nodes.EnvironmentAttribute) and target.name == TICK:
+            self.write(f"environment.{TICK}()")
+            return
+        super().visit_Call(node, frame, forward_caller=forward_caller)
+
+
 class TemplateRules(jinja2.Environment):
     """What every environment enforces: a nation's templates stay inside its own
     namespace and away from other nations', and templates are checked when compiled:
     escape attempts fail with their line even in a branch a test render would not take.
     """
+
+    code_generator_class = TickingCodeGenerator
 
     def join_path(self, template: str, parent: str) -> str:
         if not parent.startswith(NATION_PREFIX):
@@ -110,7 +134,7 @@ def _tick_every_loop(tree: nodes.Template, env: jinja2.Environment) -> None:
     run for ever). An environment attribute, so no template variable can shadow it."""
     bodies: Any = tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock))
     for loop in bodies:
-        call = nodes.Call(nodes.EnvironmentAttribute("budget_tick"), [], [], None, None)
+        call = nodes.Call(nodes.EnvironmentAttribute(TICK), [], [], None, None)
         tick = nodes.ExprStmt(call)
         tick.set_lineno(loop.lineno)
         tick.set_environment(env)
@@ -143,6 +167,38 @@ def _forbidden(node: nodes.Node) -> str | None:
     return None
 
 
+# Callables that cannot carry Jinja's `pass_context` (or similar) mark: C functions and
+# methods (`text.split`), and the wrappers of slots.
+_UNMARKED = frozenset({BuiltinMethodType, MethodWrapperType})
+
+
+class BlueprintContext(Context):
+    """`Context.call` with a shortcut for what blueprint templates call most: macros,
+    plain Python functions and methods of built-in values. Jinja looks each callable
+    up twice for a mark saying what to pass it first (`hasattr` failing costs more than
+    most of the calls); for these the answer is known from the type, and the call is
+    the one Jinja would make. Anything else goes through Jinja's own `call`."""
+
+    @internalcode
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = type(__obj)
+        if kind is Macro:
+            first: tuple[Any, ...] = (__self.eval_ctx,)  # Macro.__call__ is pass_eval_context
+        elif kind in _UNMARKED or (kind is FunctionType and "jinja_pass_arg" not in __obj.__dict__):
+            first = ()
+        else:
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*first, *args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
+
+
 class BlueprintEnvironment(TemplateRules):
     """Where only blueprint and base templates run (central, reviewed code): the same
     compile-time rules, strictness, bounded filters and budgets, without the runtime
@@ -154,6 +210,7 @@ class BlueprintEnvironment(TemplateRules):
     """
 
     template_class = SharedModuleTemplate
+    context_class = BlueprintContext
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """`nation.name` on a plain dict: its item at once. Jinja tries the attribute
