@@ -21,6 +21,7 @@ from jinja2.utils import internalcode
 
 from provisioner.render import amplifiers
 from provisioner.render.sharing import SharedModuleTemplate
+from provisioner.render.speedups import FastTemplate
 
 NATION_PREFIX = "@nation/"
 # Globals Jinja ships whose functions expose `__globals__`; removed from every environment.
@@ -110,6 +111,7 @@ class CampaignEnvironment(TemplateRules, ImmutableSandboxedEnvironment):
     """Where candidate code runs: the runtime sandbox on top of the compile-time rules."""
 
     intercepted_binops = frozenset({"*", "**", "%"})  # also stops constant folding of 9**9**9
+    template_class = FastTemplate
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from provisioner.errors import TemplateError
-from provisioner.render import amplifiers, budgets
+from provisioner.render import amplifiers, budgets, speedups
 from provisioner.render.blueprints import Blueprint
 from provisioner.render.environments import (
     NATION_PREFIX,
@@ -124,6 +124,7 @@ def make_environment(
         env.globals.pop(unsafe, None)
     make_strict(env)
     amplifiers.bounded_filters(env)
+    env.filters["urlencode"] = speedups.urlencode
     env.budget_tick = budgets.tick  # type: ignore[attr-defined]
     return env
 

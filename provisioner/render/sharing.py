@@ -25,6 +25,8 @@ from jinja2 import meta
 from jinja2.environment import TemplateModule
 from jinja2.utils import Namespace, missing
 
+from provisioner.render.speedups import FastTemplate
+
 _UNKNOWN: tuple[str, ...] = ("?",)  # context names not looked for yet
 _active = threading.local()  # the module cache of the scope this thread renders in
 
@@ -65,7 +67,7 @@ def shared_modules() -> Iterator[None]:
         _active.modules = None
 
 
-class SharedModuleTemplate(jinja2.Template):
+class SharedModuleTemplate(FastTemplate):
     """A template whose `import ... with context` modules are shared within a scope.
 
     A module is a function of the values its template (and the templates it imports or
