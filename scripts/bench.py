@@ -153,10 +153,8 @@ def median_of(measures: list[Measure]) -> Measure:
 
 
 def prepare_tree(work: Path, spec: Path | None = None) -> Path:
-    """A throwaway copy of the inputs, so the benchmark never touches the repository.
-
-    A tree left by an earlier run is moved to the trash, emptied at the end (see
-    `deploy_args`: no cold run right after a big deletion)."""
+    """A throwaway copy of the inputs, so the benchmark never touches the repository;
+    a tree left by an earlier run is discarded (see `discard`)."""
     if work.exists():
         discard(work)
     work.mkdir(parents=True)
@@ -223,7 +221,15 @@ TRASH = ".trash"
 
 
 def discard(path: Path) -> None:
-    """Move `path` into its work folder's trash (a rename: no inode is freed yet)."""
+    """Move `path` into its work folder's trash (a rename: no inode is freed yet);
+    `empty_trash` deletes it once every scenario is measured.
+
+    Deleting a big output right before a cold run would measure the filesystem instead:
+    on this VM's ext4 (no journal), creating an inode soon after many were deleted costs
+    about 0.5 ms instead of 0.03 (the kernel skips recently deleted inodes one by one,
+    `find_inode_bit` -> `recently_deleted`), 10 s of system time for one cold deploy.
+    So each cold run has an output folder of its own and never follows a deletion.
+    """
     trash = path.parent / TRASH
     trash.mkdir(exist_ok=True)
     path.rename(trash / f"{path.name}-{time.time_ns()}")
@@ -236,14 +242,7 @@ def empty_trash(work: Path) -> None:
 
 
 def deploy_args(tree: Path, out: Path, extra: list[str]) -> list[str]:
-    """`deploy` of `tree`'s network into `out`, a folder of its own for each cold run.
-
-    Deleting a big output right before a cold run would measure the filesystem instead:
-    on this VM's ext4 (no journal), creating an inode soon after many were deleted costs
-    about 0.5 ms instead of 0.03 (the kernel skips recently deleted inodes one by one,
-    `find_inode_bit` -> `recently_deleted`), 10 s of system time for one cold deploy.
-    So cold runs never follow a deletion; outputs are removed after the scenarios.
-    """
+    """`deploy` of `tree`'s network into `out` (a folder of its own per cold run)."""
     return ["deploy", "-q", "--spec", str(tree / "nations.yaml"), "--out", str(out), *extra]
 
 

@@ -22,7 +22,7 @@ def scratch_in_memory() -> None:
 
     The suite deploys networks thousands of times over, and creating a file on the
     development VM's ext4 costs ~0.5 ms of system time soon after many were deleted
-    (scripts/bench.py, `deploy_args`): 10 s of a 25 s end-to-end module, against 1.5 s
+    (scripts/bench.py, `discard`): 10 s of a 25 s end-to-end module, against 1.5 s
     on a tmpfs. The files stay real files; only the disk under them changes.
     """
     if "TMPDIR" in os.environ or not _is_tmpfs(MEMORY_SCRATCH):

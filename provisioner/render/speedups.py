@@ -43,15 +43,9 @@ def urlencode(value: Any) -> str:
     return do_urlencode(value)
 
 
-def use_escape(namespace: MutableMapping[str, Any]) -> None:
-    """Make a compiled template's code call `escape` above (its module globals hold
-    the `escape` its first line imports from jinja2.runtime)."""
-    if namespace.get("escape") is markupsafe.escape:
-        namespace["escape"] = escape
-
-
 class FastTemplate(jinja2.Template):
-    """A template whose compiled code escapes with `escape` above."""
+    """A template whose compiled code escapes with `escape` above: the code's module
+    globals hold the `escape` its first line imports from jinja2.runtime."""
 
     @classmethod
     def _from_namespace(
@@ -60,5 +54,6 @@ class FastTemplate(jinja2.Template):
         namespace: MutableMapping[str, Any],
         globals: MutableMapping[str, Any],
     ) -> jinja2.Template:
-        use_escape(namespace)
+        if namespace.get("escape") is markupsafe.escape:
+            namespace["escape"] = escape
         return super()._from_namespace(environment, namespace, globals)
