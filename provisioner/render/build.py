@@ -19,6 +19,7 @@ from provisioner.render import budgets
 from provisioner.render.blueprints import Blueprint, Catalog, tree_digest
 from provisioner.render.callscripts import FOLDER as CALLS
 from provisioner.render.callscripts import CallScripts
+from provisioner.render.codecache import DiskCode
 from provisioner.render.context import nation_data, network_data
 from provisioner.render.fingerprint import fingerprint, spec_inputs
 from provisioner.render.manifest import Manifest
@@ -112,7 +113,10 @@ class Builder:
         nations_dir: Path,
         audience: PrivateSource | None = None,
         hunters: HunterSource | None = None,
+        code_cache: Path | None = None,
     ):
+        """`code_cache`: where compiled templates are kept between runs (codecache.py);
+        None compiles every template afresh."""
         self.network = network
         self.catalog = catalog
         self.nations_dir = nations_dir
@@ -120,8 +124,12 @@ class Builder:
         self.hunters = hunters
         used = sorted({nation.blueprint for nation in network})
         # Compiled code shared by the blueprints' environments, one cache per kind
-        # (sandboxed or not); per Builder, so a new Builder compiles afresh.
-        self._code = {False: SharedCode(), True: SharedCode()}
+        # (sandboxed or not); per Builder, so a new Builder without `code_cache`
+        # compiles afresh.
+        self._code = {
+            trusted: SharedCode(None if code_cache is None else DiskCode(code_cache, kind))
+            for trusted, kind in ((False, "sandboxed"), (True, "blueprint"))
+        }
         self.renderers = {name: self._renderer(name) for name in used}
         self.strings = {name: self._strings(catalog.get(name)) for name in used}
         self.assets = {name: self._shared_assets(catalog.get(name)) for name in used}

@@ -25,6 +25,7 @@ from jinja2 import meta
 from jinja2.environment import TemplateModule
 from jinja2.utils import Namespace, missing
 
+from provisioner.render.codecache import DiskCode
 from provisioner.render.speedups import FastTemplate
 
 _UNKNOWN: tuple[str, ...] = ("?",)  # context names not looked for yet
@@ -39,16 +40,26 @@ class SharedCode(jinja2.BytecodeCache):
     same options and compile-time checks, so their code for one source is the same.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, disk: DiskCode | None = None) -> None:
         self._code: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
+        self._disk = disk  # code kept between runs (codecache.py), when a deploy has one
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         found = self._code.get(bucket.key)
         if found is not None and found[0] == bucket.checksum:
             bucket.code = found[1]
+        elif self._disk is not None:
+            self._disk.load(bucket)
+            if bucket.code is not None:
+                self._keep(bucket)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._keep(bucket)
+        if self._disk is not None:
+            self._disk.dump(bucket)
+
+    def _keep(self, bucket: jinja2.bccache.Bucket) -> None:
         with self._lock:
             self._code[bucket.key] = (bucket.checksum, bucket.code)
 

@@ -54,7 +54,9 @@ def _matching(network: Network, only: Sequence[str]) -> list[Nation]:
     return [n for n in network if any(fnmatch.fnmatchcase(n.slug, p) for p in only)]
 
 
-def make_builder(project: Project, network: Network) -> Builder:
+def make_builder(project: Project, network: Network, keep_code: bool = False) -> Builder:
+    """The network's builder; with `keep_code`, compiled templates are kept in the
+    output folder for the next run (render/codecache.py)."""
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
         audience = Audience(
@@ -62,7 +64,8 @@ def make_builder(project: Project, network: Network) -> Builder:
         )
     hunters = read_hunters(project.intake)  # referrals.db beside the intake store
     catalog = Catalog(project.blueprints_dir, network.strings_dir)
-    return Builder(network, catalog, project.overrides_dir, audience, hunters)
+    code = project.template_cache if keep_code else None
+    return Builder(network, catalog, project.overrides_dir, audience, hunters, code)
 
 
 def deploy(
@@ -85,7 +88,7 @@ def deploy(
     key = inputs_key(project, only, shard) if local else None
     network = load(project)  # validates everything before any side effect
     nations = select(network, only, shard)
-    builder = make_builder(project, network)
+    builder = make_builder(project, network, keep_code=True)
     target = target or open_target(
         project.target, project.out, jobs=options.jobs, keep_releases=options.keep_releases
     )

@@ -66,6 +66,11 @@ class Project:
     def reports_dir(self) -> Path:
         return self.out / "reports"
 
+    @property
+    def template_cache(self) -> Path:
+        """Compiled templates a deploy keeps for the next (render/codecache.py)."""
+        return self.out / ".cache" / "templates"
+
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
