@@ -41,7 +41,7 @@ def test_lists_are_built_where_the_export_size_says(
     monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", limit)
     network = load(project)
     builder = make_builder(project, network)
-    pool = BuildPool(builder, processes=2, builds=buildpool.MIN_FOR_PROCESSES, read_supporters=True)
+    pool = BuildPool(builder, processes=2).start(buildpool.MIN_FOR_PROCESSES, True)
     try:
         assert pool.lists_in_workers is in_workers
         assert pool._workers is not None, "enough builds to fork"
@@ -58,7 +58,7 @@ def test_lists_are_built_where_the_export_size_says(
 def test_live_lists_are_reused_without_building_any(project: Project) -> None:
     network = load(project)
     builder = make_builder(project, network)
-    pool = BuildPool(builder, processes=1, builds=1, read_supporters=False)
+    pool = BuildPool(builder, processes=1).start(builds=1, read_supporters=False)
     live = ({"supporters.csv": b"id\n"}, {"supporters": 0})
     build = pool.build(network.nations["s1"], "f", live=lambda: live)
     assert build.files["private"] == live[0] and build.counts == live[1]
@@ -104,10 +104,51 @@ def test_slow_supporter_lists_in_a_worker_are_not_cut_by_the_render_deadline(
         return lists(nation)
 
     monkeypatch.setattr(builder, "private_files", slow_lists)
-    pool = BuildPool(builder, processes=2, builds=buildpool.MIN_FOR_PROCESSES, read_supporters=True)
+    pool = BuildPool(builder, processes=2).start(buildpool.MIN_FOR_PROCESSES, True)
     try:
         assert pool._workers is not None and pool.lists_in_workers
         build = pool.build(hq, "f")
         assert build.counts["supporters"] == lists(hq)[1]["supporters"] > 0
+    finally:
+        pool.close()
+
+
+def test_with_a_large_export_workers_fork_before_anything_reads_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triage's digests read the rows: forked after them, each worker would hold its
+    own copy of a million rows (copy-on-write pages touched by reference counting)."""
+    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 0)
+    network = load(project)
+    builder = make_builder(project, network)
+    audience = builder.audience
+    assert isinstance(audience, Audience)
+    pool = BuildPool(builder, processes=2)
+    try:
+        pool.fork_before_reading(buildpool.MIN_FOR_PROCESSES)
+        forked = pool._workers
+        assert forked is not None and not audience.loaded and audience.digest(network.nations["s1"])
+        pool.start(buildpool.MIN_FOR_PROCESSES, read_supporters=True)
+        assert pool._workers is forked and audience.loaded  # the same workers, rows here only
+        build = pool.build(network.nations["s1"], "f")
+        assert (build.files["private"], build.counts) == builder.private_files(
+            network.nations["s1"]
+        )
+    finally:
+        pool.close()
+
+
+def test_a_small_export_is_read_before_forking_and_few_builds_never_fork(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 2**30)
+    builder = make_builder(project, load(project))
+    pool = BuildPool(builder, processes=2)
+    try:
+        pool.fork_before_reading(buildpool.MIN_FOR_PROCESSES)
+        assert pool._workers is None  # the workers will share the rows: read them first
+        pool.start(buildpool.MIN_FOR_PROCESSES - 1, read_supporters=True)
+        assert pool._workers is None and isinstance(builder.audience, Audience)
+        assert builder.audience.loaded
     finally:
         pool.close()

@@ -115,22 +115,38 @@ class WorkerCrashed(NationError):
 class BuildPool:
     """`build(nation)` in worker processes, or in the calling thread for a few builds.
 
-    `builds` is how many builds the run expects, `read_supporters` whether any of them
-    needs fresh supporter lists; together they decide whether to fork, and whether the
-    supporter export is read before forking (workers share it and build the lists) or
-    after (only this process holds the rows and builds the lists).
+    Made in two steps around the engine's triage, which fingerprints every nation and
+    so may read the supporter export (its rows' digests). `fork_before_reading`: with
+    an export too large to share, fork then, so that no worker ever holds a row.
+    `start(builds, read_supporters)`: how many builds the run has and whether any needs
+    fresh lists decide whether to fork (if not done yet), and whether the export is read
+    before forking (workers share it and build the lists) or after (only this process
+    holds the rows and builds the lists).
     """
 
-    def __init__(self, builder: Builder, processes: int, builds: int, read_supporters: bool):
+    def __init__(self, builder: Builder, processes: int):
         self.builder = builder
+        self.processes = processes
         self.lists_in_workers = builder.private_input_bytes() <= LISTS_IN_WORKERS_MAX
         self._workers: _Workers | None = None
+
+    def fork_before_reading(self, nations: int) -> None:
+        """Fork now when the lists will be built here and `nations` may all need a build."""
+        if not self.lists_in_workers and self._worth_forking(nations):
+            self._workers = _Workers.fork(self.builder, self.processes)
+
+    def start(self, builds: int, read_supporters: bool) -> BuildPool:
         if read_supporters and self.lists_in_workers:
-            builder.prepare()  # read before forking: workers share the rows
-        if builds >= MIN_FOR_PROCESSES and processes > 1:
-            self._workers = _Workers.fork(builder, processes)
+            self.builder.prepare()  # read before forking: workers share the rows
+        if self._workers is None and self._worth_forking(builds):
+            self._workers = _Workers.fork(self.builder, self.processes)
         if read_supporters and not self.lists_in_workers:
-            builder.prepare()  # read after forking: only this process holds the rows
+            self.builder.prepare()  # read after forking: only this process holds the rows
+            gc.freeze()  # the lists' millions of objects live to the end: never scan them
+        return self
+
+    def _worth_forking(self, builds: int) -> bool:
+        return builds >= MIN_FOR_PROCESSES and self.processes > 1
 
     def build(self, nation: Nation, fingerprint: str, live: LivePrivate | None = None) -> Build:
         """The nation's build with its private lists: `live` ones (when only its pages

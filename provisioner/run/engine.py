@@ -125,18 +125,13 @@ class Engine:
         self._run_id = run_id
         budget = self.options.max_failures
         self._budget = None if budget is None else budget_from(str(budget), len(nations))
-        known = self._known = self.state.deployed()
-        results = {n.slug: self._triage(n, known.get(n.slug)) for n in nations}
-        settled = [r for r in results.values() if r.status != "pending"]
-        for _ in (r for r in settled if r.status == "failed"):
-            self._count_failure()
-        self.state.record_nations(run_id, now_iso(), [r.as_dict() for r in settled])
-        for result in settled:
-            self.events.nation_finished(result)
-        pending = [n for n in nations if results[n.slug].status == "pending"]
-        must_read = any(n.slug not in self._reuse_private for n in pending)
-        self._pool = BuildPool(self.builder, self.options.processes, len(pending), must_read)
+        self._pool = BuildPool(self.builder, self.options.processes)
         try:
+            self._pool.fork_before_reading(len(nations))  # before the triage reads rows
+            results = self._triage_all(nations)
+            pending = [n for n in nations if results[n.slug].status == "pending"]
+            must_read = any(n.slug not in self._reuse_private for n in pending)
+            self._pool.start(len(pending), must_read)
             canary, rest = pending[: self.options.canary], pending[self.options.canary :]
             # Biggest first (HQ, regions, provinces carry the most supporters): the long
             # builds start early instead of finishing last on an otherwise idle machine.
@@ -148,6 +143,18 @@ class Engine:
         finally:
             self._pool.close()
         return [results[n.slug] for n in nations]
+
+    def _triage_all(self, nations: Sequence[Nation]) -> dict[str, NationResult]:
+        """Every nation's result so far: those settled (unchanged, failed) recorded."""
+        known = self._known = self.state.deployed()
+        results = {n.slug: self._triage(n, known.get(n.slug)) for n in nations}
+        settled = [r for r in results.values() if r.status != "pending"]
+        for _ in (r for r in settled if r.status == "failed"):
+            self._count_failure()
+        self.state.record_nations(self._run_id, now_iso(), [r.as_dict() for r in settled])
+        for result in settled:
+            self.events.nation_finished(result)
+        return results
 
     def _triage(self, nation: Nation, known: Deployed | None) -> NationResult:
         """Unchanged (inputs and live release as last time), failed, or pending a build."""
