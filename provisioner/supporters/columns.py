@@ -179,16 +179,23 @@ class ChunkValidator:
             problems[kept[index] if kept is not None else index] = reasons
         return rows, problems
 
+    def canonical_patterns(self) -> dict[str, str]:
+        """Column -> the pattern of its values kept as they are (see `validate_columns`)."""
+        return {name: pattern.one.pattern for name, (pattern, _) in self._normalised.items()}
+
     def validate_columns(
-        self, columns: Sequence[Sequence[str]]
+        self, columns: Sequence[Sequence[str]], canonical: frozenset[str] = frozenset()
     ) -> tuple[list[Supporter], Problems]:
         """Like `validate`, for records given as one column per COLUMNS (all present,
-        all of one length); any low-cardinality column may be `Encoded`."""
+        all of one length); any low-cardinality column may be `Encoded`. `canonical`:
+        columns whose every value the caller proved matches `canonical_patterns()`."""
         problems: Problems = {}
         values: dict[str, Sequence[Any]] = {}
         for name, column in zip(COLUMNS, columns, strict=True):
             if name == "id":
                 values[name] = self._ids(column, problems)
+            elif name in canonical and name in self._normalised:
+                values[name] = column  # as `_normalised` keeps a column that all matches
             elif name in self._normalised:
                 values[name] = _normalised(column, *self._normalised[name], problems)
             else:

@@ -111,10 +111,10 @@ def _read_with_arrow(
 
     ingestion = Ingestion(path=table.path, delimiter=table.delimiter)
     validator = _validator(table, positions, geography)
-    layout = Layout(table.delimiter, len(table.header), positions)
+    layout = Layout(table.delimiter, len(table.header), positions, validator.canonical_patterns())
     try:
         for batch in read_batches(table.path, layout):
-            rows, problems = validator.validate_columns(batch.columns)
+            rows, problems = validator.validate_columns(batch.columns, batch.canonical)
             ingestion.rows.extend(rows)
             ingestion.quarantined.extend(
                 # One record per line (arrowcsv's condition): the header is line 1.
