@@ -313,3 +313,28 @@ def test_a_manifest_round_trips_and_diffs_in_entry_order() -> None:
     assert changes.removed == ["sites/a"]
     assert old.same({"sites/a": "1", "private/c": "x"}) == {"sites/a"}
     assert old.areas(["private"]) == Manifest({"private/c": "3"})
+
+
+def test_the_local_target_reads_a_tree_as_rglob_finds_it(tmp_path: Path) -> None:
+    """Live files are walked with os.scandir for speed: the same files, in the same
+    order, as `Path.rglob` (symlinked folders not entered, a symlinked file read)."""
+    from provisioner.targets.local import _tree_files
+
+    root = tmp_path / "live"
+    for name in ("a/b/c.txt", "a-b/d.txt", "a.txt", "z/e.csv", "A/f"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text("x")
+    (root / "linked-folder").symlink_to(tmp_path / "elsewhere")
+    (root / "linked-file.txt").symlink_to(root / "a.txt")
+    expected = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    found = dict(_tree_files(str(root)))
+    assert set(found) == expected and "linked-file.txt" in found
+    assert not any(name.startswith("linked-folder") for name in found)
+    target = LocalTarget(tmp_path / "out")
+    (tmp_path / "out" / "private" / "hq").symlink_to(root)
+    by_path = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()]
+    read = target.read_private("hq")
+    assert read is not None and list(read) == by_path
+    assert read["a/b/c.txt"] == b"a/b/c.txt"
