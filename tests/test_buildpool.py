@@ -152,3 +152,21 @@ def test_a_small_export_is_read_before_forking_and_few_builds_never_fork(
         assert builder.audience.loaded
     finally:
         pool.close()
+
+
+def test_lists_set_after_rendering_leave_the_manifest_as_if_hashed_whole() -> None:
+    """`set_private` hashes only the private area; entries and their order are those of
+    hashing every file again (the order is the diff's, the digest names releases)."""
+    from provisioner.render.build import Build
+    from provisioner.render.manifest import Manifest
+
+    build = Build("hq", "f")
+    build.files["sites"] = {"fr/index.html": b"<p>x</p>", "assets/a.css": b"a{}"}
+    build.files["emails"] = {"fr/welcome.html": b"hi"}
+    build.extra_private = {"hunters.csv": b"id\n"}
+    build.set_private({"supporters.csv": b"old\n"}, {"supporters": 1})
+    build.set_private({"supporters.csv": b"id\n1\n", "segments/b.csv": b"b"}, {"supporters": 2})
+    whole = Manifest.of_files(build.files)
+    assert list(build.manifest().items()) == list(whole.items())
+    assert build.manifest()["private/supporters.csv"] == whole["private/supporters.csv"]
+    assert "private/hunters.csv" in build.manifest() and build.counts == {"supporters": 2}

@@ -95,8 +95,18 @@ class Build:
     def set_private(self, files: dict[str, bytes], counts: dict[str, int]) -> None:
         """Fill in private lists produced elsewhere (reused from the live release)."""
         self.files["private"] = {**files, **self.extra_private}
-        self.counts, self._manifest = counts, None
-        self.manifest()
+        self.counts = counts
+        if self._manifest is None:
+            self.manifest()
+            return
+        # Only the private area changed: hash it alone (the pages and emails, some
+        # thirty files a nation, were hashed again here for every build).
+        private = Manifest.of_files({"private": self.files["private"]})
+        self._manifest = Manifest(
+            entry
+            for area in AREAS
+            for entry in (private if area == "private" else self._manifest.areas([area])).items()
+        )
 
     @property
     def digest(self) -> str:
