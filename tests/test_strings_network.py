@@ -4,6 +4,7 @@ validates and deploys; a missing string is a validation error naming file and ke
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -202,3 +203,21 @@ def test_the_catalog_layers_the_network_last(tmp_path: Path) -> None:
     assert strings.values["nav"]["home"] == "Maison" and strings.problems == []
     assert strings.values["nav"]["agir"] == french("i18n")["nav"]["agir"]
     assert catalog.digest("section") != Catalog(SHIPPED).digest("section")
+
+
+def test_sibling_keys_follow_each_edit_of_a_language_file(tmp_path: Path) -> None:
+    """Keys are parsed once per version of a file; an edit is seen at once, even one
+    that keeps the file's size and lands within the same timestamp tick."""
+    from provisioner.render.strings import sibling_keys
+
+    fr, nl = tmp_path / "fr.yaml", tmp_path / "nl.yaml"
+    fr.write_text("a: x\n")
+    nl.write_text("b: y\n")
+    assert sibling_keys([fr, nl], fr) == {"b"}
+    nl.write_text("c: y\n")  # same size, written at once
+    assert sibling_keys([fr, nl], fr) == {"c"}
+    old = nl.stat().st_mtime_ns - 5_000_000_000
+    os.utime(nl, ns=(old, old))  # an old file: parsed once, then from memory
+    assert sibling_keys([fr, nl], fr) == {"c"} == sibling_keys([fr, nl], fr)
+    nl.write_text("d: y\n")
+    assert sibling_keys([fr, nl], fr) == {"d"}

@@ -17,6 +17,8 @@ A language is complete or reported, file and key, by `provisioner validate`.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,7 @@ from provisioner.errors import BlueprintError
 from provisioner.spec.yamlsource import deep_merge
 
 SHOWN_KEYS = 5
+RACY_NS = 1_000_000_000  # a file's stat proves nothing about an edit this recent
 I18N = "i18n"
 # The folders a network's strings folder may hold, as in a blueprint.
 TEXT_FOLDERS = (I18N, "messages", "calls")
@@ -131,7 +134,22 @@ def language_files(folder: Path) -> list[Path]:
 
 def sibling_keys(siblings: list[Path], path: Path) -> set[str]:
     """Every key that a language file beside `path` has."""
-    return set().union(*(key_paths(read_strings(p)) for p in siblings if p != path))
+    return set().union(*(_keys_of(p) for p in siblings if p != path))
+
+
+def _keys_of(path: Path) -> frozenset[str]:
+    """The keys of one file, parsed once per version of it: each language asks for its
+    siblings' keys, so a folder of n languages was parsed n times over. A file written
+    within the last second is parsed again (its next edit could keep size and mtime)."""
+    stat = path.stat()
+    if time.time_ns() - stat.st_mtime_ns < RACY_NS:
+        return frozenset(key_paths(read_strings(path)))
+    return _file_keys(path, (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_keys(path: Path, signature: tuple[int, int, int]) -> frozenset[str]:
+    return frozenset(key_paths(read_strings(path)))
 
 
 def network_folder_problems(root: Path) -> list[str]:
