@@ -23,9 +23,10 @@ OVERRIDE = "nations/liege/overrides/pages/home.html.j2"
 INTRO = "{% block intro %}<p>Liège {{ nation.name }}</p>{% endblock %}"
 
 
-def builder(root: Path, cache: Path | None) -> Builder:
+def builder(root: Path, cache: Path | None, writes: bool = True) -> Builder:
     network = load_network(write_spec(root, NATIONS))
-    return Builder(network, Catalog(root / "blueprints"), root / "nations", code_cache=cache)
+    catalog = Catalog(root / "blueprints")
+    return Builder(network, catalog, root / "nations", code_cache=cache, code_writes=writes)
 
 
 def build_all(builder: Builder) -> dict[str, dict[str, bytes]]:
@@ -123,3 +124,31 @@ def test_a_deploy_keeps_its_code_in_the_output_folder(root: Path) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
     kept = root / "out" / ".cache" / "templates" / code_version()
     assert {p.name for p in kept.iterdir()} == {"blueprint", "sandboxed"}
+
+
+def test_a_reading_builder_loads_kept_code_and_writes_none(root: Path, compiles: list[str]) -> None:
+    """`plan` writes nothing: it loads what a deploy kept and compiles the rest in memory."""
+    cache = root / ".cache"
+    assert build_all(builder(root, cache, writes=False)) and not cache.exists()
+    build_all(builder(root, cache))
+    kept = {path: path.read_bytes() for path in cache.rglob("*") if path.is_file()}
+    build_file_tree(root, {OVERRIDE: INTRO.replace("Liège", "Lüttich")})
+    del compiles[:]
+    sites = build_all(builder(root, cache, writes=False))
+    assert compiles == ["@nation/liege/pages/home.html.j2"]  # the rest was loaded
+    assert "Lüttich Liege".encode() in sites["liege"]["fr/index.html"]
+    assert {path: path.read_bytes() for path in cache.rglob("*") if path.is_file()} == kept
+
+
+def test_plan_uses_the_deploys_code_and_keeps_none(root: Path) -> None:
+    write_spec(root, NATIONS)
+    deploy = [sys.executable, "-m", "provisioner", "deploy", "-q", "--out", str(root / "out")]
+    done = subprocess.run(deploy, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cache = root / "out" / ".cache"
+    kept = sorted(cache.rglob("*"))
+    build_file_tree(root, {OVERRIDE: INTRO.replace("Liège", "Lüttich")})
+    plan = [sys.executable, "-m", "provisioner", "plan", "--out", str(root / "out")]
+    planned = subprocess.run(plan, cwd=root, capture_output=True, text=True, timeout=120)
+    assert planned.returncode == 0 and "1 to update" in planned.stdout, planned.stdout
+    assert sorted(cache.rglob("*")) == kept

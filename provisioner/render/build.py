@@ -124,9 +124,10 @@ class Builder:
         audience: PrivateSource | None = None,
         hunters: HunterSource | None = None,
         code_cache: Path | None = None,
+        code_writes: bool = True,
     ):
-        """`code_cache`: where compiled templates are kept between runs (codecache.py);
-        None compiles every template afresh."""
+        """`code_cache`: where compiled templates are kept between runs (codecache.py),
+        read only unless `code_writes`; None compiles every template afresh."""
         self.network = network
         self.catalog = catalog
         self.nations_dir = nations_dir
@@ -137,7 +138,9 @@ class Builder:
         # (sandboxed or not); per Builder, so a new Builder without `code_cache`
         # compiles afresh.
         self._code = {
-            trusted: SharedCode(None if code_cache is None else DiskCode(code_cache, kind))
+            trusted: SharedCode(
+                None if code_cache is None else DiskCode(code_cache, kind, code_writes)
+            )
             for trusted, kind in ((False, "sandboxed"), (True, "blueprint"))
         }
         self.renderers = {name: self._renderer(name) for name in used}

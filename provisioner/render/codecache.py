@@ -51,9 +51,11 @@ def code_version() -> str:
 class DiskCode:
     """One environment kind's compiled templates under `root/<code version>/<kind>/`."""
 
-    def __init__(self, root: Path, kind: str):
+    def __init__(self, root: Path, kind: str, writes: bool = True):
+        """`writes` False: load what is there, keep nothing (`plan` writes nothing)."""
         self.root = root
         self.folder = root / code_version() / kind
+        self.writes = writes
         self._made = False
 
     def load(self, bucket: Bucket) -> None:
@@ -74,6 +76,8 @@ class DiskCode:
 
     def dump(self, bucket: Bucket) -> None:
         """Keep `bucket.code`; a cache that cannot be written is only slower."""
+        if not self.writes:
+            return
         try:
             self._prepare()
             fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")

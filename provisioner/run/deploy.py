@@ -9,7 +9,7 @@ import fnmatch
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from provisioner.errors import InputError
 from provisioner.render.blueprints import Catalog
@@ -54,9 +54,12 @@ def _matching(network: Network, only: Sequence[str]) -> list[Nation]:
     return [n for n in network if any(fnmatch.fnmatchcase(n.slug, p) for p in only)]
 
 
-def make_builder(project: Project, network: Network, keep_code: bool = False) -> Builder:
-    """The network's builder; with `keep_code`, compiled templates are kept in the
-    output folder for the next run (render/codecache.py)."""
+def make_builder(
+    project: Project, network: Network, code: Literal["keep", "read"] | None = None
+) -> Builder:
+    """The network's builder. `code`: "keep" loads the compiled templates an earlier
+    deploy kept in the output folder and keeps new ones (render/codecache.py), "read"
+    only loads them; None compiles every template afresh."""
     audience = None
     if project.supporters is not None and project.ledger_path is not None:
         audience = Audience(
@@ -64,8 +67,10 @@ def make_builder(project: Project, network: Network, keep_code: bool = False) ->
         )
     hunters = read_hunters(project.intake)  # referrals.db beside the intake store
     catalog = Catalog(project.blueprints_dir, network.strings_dir)
-    code = project.template_cache if keep_code else None
-    return Builder(network, catalog, project.overrides_dir, audience, hunters, code)
+    cache = project.template_cache if code is not None else None
+    return Builder(
+        network, catalog, project.overrides_dir, audience, hunters, cache, code == "keep"
+    )
 
 
 def deploy(
@@ -88,7 +93,7 @@ def deploy(
     key = inputs_key(project, only, shard) if local else None
     network = load(project)  # validates everything before any side effect
     nations = select(network, only, shard)
-    builder = make_builder(project, network, keep_code=True)
+    builder = make_builder(project, network, code="keep")
     target = target or open_target(
         project.target, project.out, jobs=options.jobs, keep_releases=options.keep_releases
     )
@@ -185,7 +190,7 @@ def _write_quarantine(project: Project, audience: Audience) -> str | None:
 def plan_project(project: Project, only: Sequence[str] = ()) -> list[PlannedNation]:
     """What `deploy` would do; reads the target and the state, writes nothing."""
     network = load(project)
-    builder = make_builder(project, network)
+    builder = make_builder(project, network, code="read")
     target = open_target(project.target, project.out, create=False)
     try:
         return plan(
