@@ -279,7 +279,7 @@ def ingest_scenario(sample_extra: list[str], runs: int) -> Measure:
     data = Path(sample_extra[sample_extra.index("--supporters") + 1])
     found = measure_ingest(data, runs)
     return Measure(
-        INGEST, 444, found["wall_s"], found["cpu_s"], found["peak_rss_mb"], 0, 0, 0,
+        INGEST, found["nations"], found["wall_s"], found["cpu_s"], found["peak_rss_mb"], 0, 0, 0,
         runs=found["runs"], rows_per_s=found["rows_per_s"],
     )  # fmt: skip
 

@@ -143,12 +143,17 @@ def _keys_of(path: Path) -> frozenset[str]:
     within the last second is parsed again (its next edit could keep size and mtime)."""
     stat = path.stat()
     if time.time_ns() - stat.st_mtime_ns < RACY_NS:
-        return frozenset(key_paths(read_strings(path)))
-    return _file_keys(path, (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return _parsed_keys(path)
+    return _kept_keys(path, (stat.st_ino, stat.st_size, stat.st_mtime_ns))
 
 
 @functools.lru_cache(maxsize=1024)
-def _file_keys(path: Path, signature: tuple[int, int, int]) -> frozenset[str]:
+def _kept_keys(path: Path, version: tuple[int, int, int]) -> frozenset[str]:
+    """`_parsed_keys`, memoised per `version` of the file (inode, size, mtime)."""
+    return _parsed_keys(path)
+
+
+def _parsed_keys(path: Path) -> frozenset[str]:
     return frozenset(key_paths(read_strings(path)))
 
 

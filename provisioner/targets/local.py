@@ -15,7 +15,6 @@ the previous lists are deleted, and a rollback switches the public areas only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from provisioner.errors import PublishError
 from provisioner.render.build import AREAS, Build
-from provisioner.render.manifest import Manifest
+from provisioner.render.manifest import Manifest, sha256
 from provisioner.supporters import write_private_file
 from provisioner.targets.base import (
     CURRENT_ONLY_AREAS,
@@ -147,7 +146,7 @@ class LocalTarget(Target):
         live = self.out / area / slug
         if not live.is_dir():
             return {}
-        return {name: _sha256(path) for name, path in _tree_files(str(live))}
+        return {name: sha256(_read(path)) for name, path in _tree_files(str(live))}
 
     def _stage(self, area: str, build: Build, release: str, live: dict[str, str]) -> None:
         releases = self.out / area / _store(area) / build.slug
@@ -292,7 +291,3 @@ def _tree_files(root: str, prefix: str = "") -> Iterator[tuple[str, str]]:
 def _read(path: str) -> bytes:
     with open(path, "rb") as file:
         return file.read()
-
-
-def _sha256(path: str) -> str:
-    return hashlib.sha256(_read(path)).hexdigest()
