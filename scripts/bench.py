@@ -30,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,6 +102,31 @@ def tree_memory_mb(proc: psutil.Process) -> float:
     return total / 2**20
 
 
+class PeakMemory:
+    """The peak PSS of a process tree, sampled every 50 ms in a thread of its own.
+
+    Sampling in the thread that waits for the child would end the wall time at the next
+    poll (up to 50 ms late, a tenth of a one-override run)."""
+
+    def __init__(self, pid: int):
+        self.peak, self._done = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(psutil.Process(pid),))
+        self._thread.start()
+
+    def _sample(self, watched: psutil.Process) -> None:
+        while not self._done.is_set():
+            try:
+                self.peak = max(self.peak, tree_memory_mb(watched))
+            except psutil.NoSuchProcess:
+                return
+            self._done.wait(0.05)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
 def children_cpu_s() -> float:
     """User + sys time of every finished child (and the children they waited for)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -116,17 +142,12 @@ def run_cli(name: str, args: list[str], out: Path, env: dict[str, str] | None = 
         stderr=subprocess.PIPE,
         env=env,
     )
-    watched, peak = psutil.Process(proc.pid), 0.0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, tree_memory_mb(watched))
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.05)
+    sampler = PeakMemory(proc.pid)
+    _, stderr = proc.communicate()  # the wall time ends when the child does, not at a poll
     wall, cpu = time.perf_counter() - start, children_cpu_s() - cpu0
+    peak = sampler.stop()
     if proc.returncode not in (0, 1):
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{name}: provisioner exited {proc.returncode}\n{stderr[-2000:]}")
+        raise SystemExit(f"{name}: provisioner exited {proc.returncode}\n{stderr.decode()[-2000:]}")
     summary = json.loads((out / "reports" / "latest.json").read_text())["summary"]
     run = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "pss_mb": round(peak, 1)}
     return Measure(
