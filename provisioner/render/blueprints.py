@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioner.errors import BlueprintError
-from provisioner.render.strings import I18N, Strings, load_strings
+from provisioner.render.strings import I18N, SafeLoader, Strings, load_strings
 
 BASE_NAME = "_base"
 Language = str  # a BCP 47 tag; the spec checks that strings exist for it
@@ -128,7 +128,7 @@ class Catalog:
                 f"{path}: blueprint {name!r} has no manifest.yaml; known blueprints: {known}"
             )
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
             manifest = Manifest.model_validate(data)
         except yaml.YAMLError as exc:
             raise BlueprintError(f"{path}: invalid YAML: {exc}") from exc

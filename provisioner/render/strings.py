@@ -33,10 +33,10 @@ except ImportError:  # pragma: no cover - libyaml missing
     from yaml import SafeLoader  # type: ignore[assignment]
 
 from provisioner.errors import BlueprintError
+from provisioner.filestat import RACY_NS
 from provisioner.spec.yamlsource import deep_merge
 
 SHOWN_KEYS = 5
-RACY_NS = 1_000_000_000  # a file's stat proves nothing about an edit this recent
 I18N = "i18n"
 # The folders a network's strings folder may hold, as in a blueprint.
 TEXT_FOLDERS = (I18N, "messages", "calls")

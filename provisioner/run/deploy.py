@@ -66,7 +66,7 @@ def make_builder(
             network, project.supporters, project.ledger_path, project.erasures_path, project.intake
         )
     hunters = read_hunters(project.intake)  # referrals.db beside the intake store
-    catalog = Catalog(project.blueprints_dir, network.strings_dir)
+    catalog = network.catalog or Catalog(project.blueprints_dir, network.strings_dir)
     cache = project.template_cache if code is not None else None
     return Builder(
         network, catalog, project.overrides_dir, audience, hunters, cache, code == "keep"

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provisioner.filestat import RACY_NS, Stat, stat_of
 from provisioner.run.engine import NationResult, now_iso
 from provisioner.run.project import Project, new_run_id
 from provisioner.run.state import State
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
 
 PACKAGE = Path(__file__).resolve().parent.parent  # provisioner/: code, templates, geo data
 KEY_VERSION = "noop-1"
-# A file written within this long before its stat could be written again, after it, with
-# the same size and timestamp (timestamps are coarse): its stat proves nothing, so no
-# key is given ("racily clean" in git's words) and the next deploy takes the full path.
-RACY_NS = 1_000_000_000
 
 
 def with_named_inputs(key: str | None, paths: Sequence[str]) -> str | None:
@@ -52,10 +49,10 @@ def with_named_inputs(key: str | None, paths: Sequence[str]) -> str | None:
     if key is None:
         return None
     digest, started = hashlib.sha256(key.encode()), time.time_ns()
-    stats: list[tuple[int, ...] | None] = []
+    stats: list[Stat | None] = []
     for name in sorted(paths):
         path = Path(name)
-        found = _tree_stats(path) if path.is_dir() else [("", _stat(path))]
+        found = _tree_stats(path) if path.is_dir() else [("", stat_of(path))]
         stats += [stat for _, stat in found]
         digest.update(repr((name, found)).encode("utf-8", "surrogateescape"))
     newest = max((max(stat[1], stat[2]) for stat in stats if stat), default=0)
@@ -67,7 +64,7 @@ def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> st
     or None when an input changed too recently for its stat to tell (see RACY_NS).
     The inputs nations.yaml itself names are added by `with_named_inputs`."""
     digest, started = hashlib.sha256(), time.time_ns()
-    stats: list[tuple[int, ...] | None] = []
+    stats: list[Stat | None] = []
 
     def add(*parts: object) -> None:
         digest.update(repr(parts).encode("utf-8", "surrogateescape"))
@@ -81,7 +78,7 @@ def inputs_key(project: Project, only: Sequence[str], shard: Shard | None) -> st
         stats += [stat for _, stat in found]
         add("tree", str(tree), found)
     for path in _data_files(project):
-        stats.append(_stat(path))
+        stats.append(stat_of(path))
         add("file", str(path), stats[-1])
     add("distributions", _distributions())
     newest = max((max(stat[1], stat[2]) for stat in stats if stat), default=0)
@@ -97,22 +94,14 @@ def _data_files(project: Project) -> list[Path]:
     return [path for path in files if path is not None]
 
 
-def _stat(path: Path) -> tuple[int, ...] | None:
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
-
-
-def _tree_stats(root: Path) -> list[tuple[str, tuple[int, ...] | None]]:
+def _tree_stats(root: Path) -> list[tuple[str, Stat | None]]:
     """(relative path, stat) of every file under `root`, sorted; bytecode caches left out."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             path = Path(folder, name)
-            found.append((str(path.relative_to(root)), _stat(path)))
+            found.append((str(path.relative_to(root)), stat_of(path)))
     return found
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner.filestat import Stat
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL,
@@ -35,6 +37,9 @@ CREATE TABLE IF NOT EXISTS releases (
     PRIMARY KEY (slug, release)
 );
 CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS file_digests (
+    path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS noop (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
 """
 
@@ -122,6 +127,20 @@ class State:
         with self._transaction() as db:
             db.execute("DELETE FROM digests")
             db.execute("INSERT INTO digests VALUES (?, ?)", (key, json.dumps(digests)))
+
+    # -- digests of input files, with the stat they were taken at (filestat.DigestMemo) --
+    def known_digest(self, path: str, stat: Stat) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT digest FROM file_digests WHERE path = ? AND stat = ?", (path, repr(stat))
+            ).fetchone()
+        return row[0] if row else None
+
+    def keep_digest(self, path: str, stat: Stat, digest: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?)", (path, repr(stat), digest)
+            )
 
     # -- the no-op shortcut (run/noop.py) ---------------------------------------------------
     def noop(self) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network
     checker = _Checker(source, catalog, spec_path.parent)
     network = checker.run()
     network.source = str(spec_path)
+    network.catalog = checker.catalog
     return network
 
 

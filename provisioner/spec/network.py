@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.geo import Geography
 from provisioner.geo.claims import claimed_postcodes
@@ -24,6 +24,9 @@ from provisioner.spec.models import (
     NationEntry,
     NetworkInfo,
 )
+
+if TYPE_CHECKING:
+    from provisioner.render.blueprints import Catalog
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Network:
     extra: dict[str, Any] = field(default_factory=dict)
     geography: Geography | None = None  # set by the spec loader
     strings_dir: Path | None = None  # network.strings, resolved by the spec loader
+    # The blueprints as the spec loader read them (manifests, strings): a builder of
+    # this network reuses them instead of reading and parsing every file again.
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Nation]:
         return iter(self.nations.values())

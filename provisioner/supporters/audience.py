@@ -1,8 +1,9 @@
 """A network's supporters: read once, segmented once, exported per nation.
 
-Loading is lazy: a no-op deploy only hashes the files (to notice a new export) and
-never parses 200,000 rows. The first run that builds anything loads and segments
-everything in one pass, before the build processes are forked, so they share it.
+Loading is lazy: a no-op deploy only stats the files (and hashes them, to notice a new
+export, when their stat changed: filestat.py) and never parses 200,000 rows. The first
+run that builds anything loads and segments everything in one pass, before the build
+processes are forked, so they share it.
 
 Each nation's fingerprint holds the digest of its own rows only (supporters/
 fingerprints.py), so a new export rebuilds only the nations whose rows changed. Those
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provisioner.errors import InputError
+from provisioner.filestat import DigestMemo, file_digest
 from provisioner.intake.model import DoNotContact
 from provisioner.intake.sqlite_store import read_snapshot
 from provisioner.render.blueprints import Blueprint
@@ -46,8 +48,10 @@ from provisioner.supporters.records import Supporter
 from provisioner.supporters.web import from_submissions, reconcile, with_unsubscribes
 
 
-class DigestCache(Protocol):
-    """Where per-nation digests are kept between runs (the state database)."""
+class DigestCache(DigestMemo, Protocol):
+    """Where per-nation digests are kept between runs (the state database), and the
+    input files' digests with the stat they were taken at (filestat.py): a deploy whose
+    export did not change reads none of its bytes."""
 
     def cached_digests(self, key: str) -> dict[str, str] | None: ...
 
@@ -75,13 +79,17 @@ class Audience:
         self.supporters_path = supporters
         self.ledger_path = ledger
         self.erasures_path = erasures
-        inputs = [supporters, ledger, *([erasures] if erasures and erasures.is_file() else [])]
-        self._digest = _files_digest(inputs)
+        self._inputs = [
+            supporters,
+            ledger,
+            *([erasures] if erasures and erasures.is_file() else []),
+        ]
         snapshot = read_snapshot(intake) if intake is not None else None
         self._web = from_submissions(snapshot.confirmed) if snapshot else []
         self._unsubscribed = snapshot.do_not_contact if snapshot else DoNotContact()
+        self._web_key = ""
         if self._web or self._unsubscribed.emails or self._unsubscribed.phones:
-            self._digest += ":" + _web_digest(self._web, self._unsubscribed)
+            self._web_key = ":" + _web_digest(self._web, self._unsubscribed)
         self._ingestion: Ingestion | None = None
         self._ledger: Ledger | None = None
         self._segmentation: Segmentation | None = None
@@ -89,7 +97,7 @@ class Audience:
         self._accepted: int | None = None  # rows accepted, once the rows are let go
         self._erased: frozenset[str] = frozenset()
         self._digests: dict[str, str] | None = None
-        self.cache: DigestCache | None = None
+        self.cache: DigestCache | None = None  # also keeps the input files' digests
         self._lock = threading.Lock()
 
     def digest(self, nation: Nation) -> str:
@@ -100,7 +108,8 @@ class Audience:
         return self._digests.get(nation.slug, "")
 
     def _cached_or_computed(self) -> dict[str, str]:
-        key = f"{self._digest}:{_network_key(self.network)}"
+        files = [file_digest(path, self.cache) for path in self._inputs]
+        key = f"{':'.join(files)}{self._web_key}:{_network_key(self.network)}"
         cached = self.cache.cached_digests(key) if self.cache else None
         if cached is not None:
             return cached
@@ -224,12 +233,3 @@ def _web_digest(web: list[Supporter], unsubscribed: DoNotContact) -> str:
     rows = sorted(repr(tuple(row)) for row in web)
     contacts = sorted(unsubscribed.emails | unsubscribed.phones)
     return hashlib.sha256("\n".join([*rows, "--", *contacts]).encode()).hexdigest()
-
-
-def _files_digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()

@@ -15,10 +15,12 @@ the previous lists are deleted, and a rollback switches the public areas only.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from provisioner.errors import PublishError
 from provisioner.render.build import AREAS, Build
@@ -55,7 +57,12 @@ class LocalTarget(Target):
 
     def url(self, slug: str) -> str:
         # The live path (through the symlink), not a release that a later deploy replaces.
-        return (self.out.resolve() / "sites" / slug / "index.html").as_uri()
+        return f"{self._sites_uri}/{quote(slug)}/index.html"
+
+    @functools.cached_property
+    def _sites_uri(self) -> str:
+        """The live sites folder as a URI, resolved once (not once per nation)."""
+        return (self.out.resolve() / "sites").as_uri()
 
     def current_release(self, slug: str) -> str | None:
         link = self.out / "sites" / slug
