@@ -127,7 +127,7 @@ class MessageBook:
         template = self._compiled.get(key)
         try:
             if template is None:
-                template = self._compiled[key] = self.env.from_string(str(source))
+                template = self._compiled[key] = self._compile(f"{texts.path}#{where}", str(source))
             text = template.render(context).strip()
         except RENDER_ERRORS as exc:
             raise BlueprintError(f"{texts.path}: {where}: {exc}") from exc
@@ -138,6 +138,22 @@ class MessageBook:
                 f"such as {{{{ place }}}} or declare it in fill_ins"
             )
         return text
+
+    def _compile(self, key: str, source: str) -> jinja2.Template:
+        """`env.from_string(source)`, through the environment's bytecode cache: a deploy
+        keeps this code with its templates' (codecache.py), so a one-nation redeploy
+        does not compile every script again. `key` names the text for the cache only;
+        errors read as from_string's."""
+        cache = self.env.bytecode_cache
+        if cache is None:
+            return self.env.from_string(source)
+        bucket = cache.get_bucket(self.env, key, None, source)
+        if bucket.code is None:
+            bucket.code = self.env.compile(source)
+            cache.set_bucket(bucket)
+        return self.env.template_class.from_code(
+            self.env, bucket.code, self.env.make_globals(None), None
+        )
 
 
 def message_context(
