@@ -1,8 +1,9 @@
-"""BuildPool decides how builds run: forking, and where supporter lists are built."""
+"""BuildPool decides how builds run: when to fork, and when the supporter export is read."""
 
 from __future__ import annotations
 
 import pickle
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,31 +35,47 @@ def project(tmp_path: Path) -> Project:
     )
 
 
-@pytest.mark.parametrize(("limit", "in_workers"), [(2**30, True), (0, False)])
-def test_lists_are_built_where_the_export_size_says(
-    project: Project, monkeypatch: pytest.MonkeyPatch, limit: int, in_workers: bool
+def test_pages_are_rendered_ahead_while_the_export_is_read_and_lists_made_here(
+    project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", limit)
+    monkeypatch.setattr(buildpool, "MIN_FOR_PROCESSES", 2)  # the fixture has 9 nations
     network = load(project)
     builder = make_builder(project, network)
-    pool = BuildPool(builder, processes=2).start(buildpool.MIN_FOR_PROCESSES, True)
+    audience = builder.audience
+    assert isinstance(audience, Audience)
+    prepare, rendered_while_reading = builder.prepare, []
+
+    def slow_prepare() -> None:
+        time.sleep(1.0)  # the export read and encoded: the workers render meanwhile
+        rendered_while_reading.extend(renders)
+        prepare()
+
+    monkeypatch.setattr(builder, "prepare", slow_prepare)
+    pool = BuildPool(builder, processes=2)
+    renders: list[str] = []
+    render = pool._render
+    monkeypatch.setattr(pool, "_render", lambda n, f: (renders.append(n.slug), render(n, f))[1])
+    order = [(n, "f") for n in network]
     try:
-        assert pool.lists_in_workers is in_workers
-        assert pool._workers is not None, "enough builds to fork"
-        assert isinstance(builder.audience, Audience) and builder.audience.loaded
-        build = pool.build(network.nations["s1"], "f")
-        assert (build.files["private"], build.counts) == builder.private_files(
-            network.nations["s1"]
-        )
-        assert build.counts["supporters"] > 0
+        pool.fork_before_reading(len(order))
+        assert pool._workers is not None and not audience.loaded
+        pool.start(order, read_supporters=True)
+        builds = {n.slug: pool.build(n, "f") for n, _ in order}
     finally:
         pool.close()
+    assert len(rendered_while_reading) >= 2, "the workers rendered while the rows were read"
+    assert sorted(renders) == sorted(builds), "each nation rendered once"
+    for slug, build in builds.items():
+        nation = network.nations[slug]
+        assert (build.files["private"], build.counts) == builder.private_files(nation)
+        assert build.files["sites"] == builder.build(nation, "f", with_private=False).files["sites"]
+    assert builds["s1"].counts["supporters"] > 0
 
 
 def test_live_lists_are_reused_without_building_any(project: Project) -> None:
     network = load(project)
     builder = make_builder(project, network)
-    pool = BuildPool(builder, processes=1).start(builds=1, read_supporters=False)
+    pool = BuildPool(builder, processes=1).start([(network.nations["s1"], "f")], False)
     live = ({"supporters.csv": b"id\n"}, {"supporters": 0})
     build = pool.build(network.nations["s1"], "f", live=lambda: live)
     assert build.files["private"] == live[0] and build.counts == live[1]
@@ -85,73 +102,65 @@ def test_an_error_that_cannot_travel_back_from_a_worker_is_sent_as_a_nation_erro
     assert pickle.loads(pickle.dumps(kept)).problems == problems
 
 
-def test_slow_supporter_lists_in_a_worker_are_not_cut_by_the_render_deadline(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+def test_workers_fork_before_the_triage_reads_the_rows_and_only_then(
+    project: Project,
 ) -> None:
-    """The worker deadline backs up the render budget; the HQ's lists on a loaded machine
-    once took longer than it and the HQ failed, although no template ran long."""
-    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 2**30)
-    monkeypatch.setattr(buildpool, "KILL_MARGIN_S", 0.0)
+    """The triage's digests read the rows when the state has none: forked after them,
+    each worker would keep its own copy of every row this process lets go later."""
     network = load(project)
-    hq = network.nations["hq"]
-    # The worker is killed 0.5 s into rendering.
-    object.__setattr__(hq, "budgets", hq.budgets.model_copy(update={"render_seconds": 0.25}))
-    builder = make_builder(project, network)
-    lists = builder.private_files
-
-    def slow_lists(nation: Any) -> Any:
-        time.sleep(1.0)  # past the deadline, after rendering
-        return lists(nation)
-
-    monkeypatch.setattr(builder, "private_files", slow_lists)
-    pool = BuildPool(builder, processes=2).start(buildpool.MIN_FOR_PROCESSES, True)
-    try:
-        assert pool._workers is not None and pool.lists_in_workers
-        build = pool.build(hq, "f")
-        assert build.counts["supporters"] == lists(hq)[1]["supporters"] > 0
-    finally:
-        pool.close()
-
-
-def test_with_a_large_export_workers_fork_before_anything_reads_it(
-    project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The triage's digests read the rows: forked after them, each worker would hold its
-    own copy of a million rows (copy-on-write pages touched by reference counting)."""
-    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 0)
-    network = load(project)
+    order = [(n, "f") for n in network]
     builder = make_builder(project, network)
     audience = builder.audience
     assert isinstance(audience, Audience)
+    cache = DigestsInMemory()
+    audience.cache = cache
     pool = BuildPool(builder, processes=2)
     try:
         pool.fork_before_reading(buildpool.MIN_FOR_PROCESSES)
         forked = pool._workers
         assert forked is not None and not audience.loaded and audience.digest(network.nations["s1"])
-        pool.start(buildpool.MIN_FOR_PROCESSES, read_supporters=True)
-        assert pool._workers is forked and audience.loaded  # the same workers, rows here only
+        pool.start(order, read_supporters=True)
+        assert pool._workers is forked  # the same workers, the rows in this process only
         build = pool.build(network.nations["s1"], "f")
         assert (build.files["private"], build.counts) == builder.private_files(
             network.nations["s1"]
         )
     finally:
         pool.close()
-
-
-def test_a_small_export_is_read_before_forking_and_few_builds_never_fork(
-    project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 2**30)
-    builder = make_builder(project, load(project))
+    # The next run finds the digests in the state: the triage reads nothing, and a run
+    # with few builds never forks.
+    builder = make_builder(project, network)
+    assert isinstance(builder.audience, Audience)
+    builder.audience.cache = cache
     pool = BuildPool(builder, processes=2)
     try:
         pool.fork_before_reading(buildpool.MIN_FOR_PROCESSES)
-        assert pool._workers is None  # the workers will share the rows: read them first
-        pool.start(buildpool.MIN_FOR_PROCESSES - 1, read_supporters=True)
-        assert pool._workers is None and isinstance(builder.audience, Audience)
-        assert builder.audience.loaded
+        assert pool._workers is None and builder.audience.digest(network.nations["s1"])
+        assert not builder.audience.loaded
+        pool.start(order[: buildpool.MIN_FOR_PROCESSES - 1], read_supporters=True)
+        assert pool._workers is None and builder.audience.loaded  # read at once, here
     finally:
         pool.close()
+
+
+class DigestsInMemory:
+    """The state's digest cache (audience.DigestCache), in memory."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, dict[str, str]] = {}
+        self.files: dict[tuple[str, Any], str] = {}
+
+    def cached_digests(self, key: str) -> dict[str, str] | None:
+        return self.digests.get(key)
+
+    def cache_digests(self, key: str, digests: dict[str, str]) -> None:
+        self.digests = {key: digests}
+
+    def known_digest(self, path: str, stat: Any) -> str | None:
+        return self.files.get((path, stat))
+
+    def keep_digest(self, path: str, stat: Any, digest: str) -> None:
+        self.files[(path, stat)] = digest
 
 
 def test_lists_set_after_rendering_leave_the_manifest_as_if_hashed_whole() -> None:
@@ -170,3 +179,27 @@ def test_lists_set_after_rendering_leave_the_manifest_as_if_hashed_whole() -> No
     assert list(build.manifest().items()) == list(whole.items())
     assert build.manifest()["private/supporters.csv"] == whole["private/supporters.csv"]
     assert "private/hunters.csv" in build.manifest() and build.counts == {"supporters": 2}
+
+
+def test_a_replacement_worker_outlives_the_thread_that_had_it_forked(project: Project) -> None:
+    """The kernel kills a worker when the *thread* that forked it ends (PDEATHSIG is per
+    thread): a replacement forked by a render-ahead lane died with the lane, and the next
+    build sent to it failed with a broken pipe."""
+    network = load(project)
+    workers = buildpool._Workers(make_builder(project, network), 1)
+    try:
+        stuck, builds = workers._idle.get(), []
+
+        def lane() -> None:  # replaces the worker, then builds on it: it is set up
+            workers._idle.put(workers._replace(stuck))
+            builds.append(workers.build(network.nations["s1"], ("s1", "f"), limit=30))
+
+        thread = threading.Thread(target=lane)
+        thread.start()
+        thread.join()
+        time.sleep(0.3)  # long enough for a parent-death signal to arrive
+        assert builds and not stuck.process.is_alive()
+        build = workers.build(network.nations["s2"], ("s2", "f"), limit=30)
+        assert build.files["sites"]
+    finally:
+        workers.close()

@@ -179,10 +179,12 @@ def test_lists_are_never_reused_after_a_failed_rebuild(tmp_path: Path) -> None:
     assert len(listed) == 30  # regenerated from the new export, not the stale live lists
 
 
-def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_lists_are_the_same_with_pages_rendered_ahead_in_workers_or_in_one_process(
+    tmp_path: Path,
 ) -> None:
-    from provisioner.run import buildpool, engine
+    """With workers, pages are rendered ahead while the export is read (renderahead.py);
+    without, everything happens in turn: the lists and the sites are the same bytes."""
+    from provisioner.run import engine
     from provisioner.run.deploy import Project, deploy
 
     mini_blueprints(tmp_path)
@@ -191,18 +193,21 @@ def test_lists_built_in_the_main_process_equal_lists_built_in_workers(
     generate(tmp_path / "data", [(code, "fr") for code in CODES], count=400)
     supporters = tmp_path / "data" / "supporters.csv"
 
-    def lists(out: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(out)): p.read_bytes() for p in out.glob("s*/*.csv")}
+    def tree(out: Path, area: str) -> dict[str, bytes]:
+        """Each nation's live files (through its link, not the release folders)."""
+        files = {}
+        for live in (p for p in (out / area).iterdir() if not p.name.startswith(".")):
+            for path in (p for p in live.rglob("*") if p.is_file()):
+                files[f"{live.name}/{path.relative_to(live)}"] = path.read_bytes()
+        return files
 
-    options = engine.Options(processes=2)
-    deploy(Project(spec=spec, out=tmp_path / "workers", supporters=supporters), options)
-    monkeypatch.setattr(buildpool, "LISTS_IN_WORKERS_MAX", 0)  # as with a million rows
-    deploy(Project(spec=spec, out=tmp_path / "main", supporters=supporters), options)
-    in_workers, in_main = (
-        lists(tmp_path / "workers" / "private"),
-        lists(tmp_path / "main" / "private"),
-    )
-    assert len(in_workers) == 20 and in_main == in_workers
+    for name, processes in (("workers", 2), ("alone", 1)):
+        project = Project(spec=spec, out=tmp_path / name, supporters=supporters)
+        report = deploy(project, engine.Options(processes=processes))
+        assert report["summary"]["deployed"] == 21
+    for area in ("private", "sites"):
+        assert tree(tmp_path / "workers", area) == tree(tmp_path / "alone", area)
+    assert len([n for n in tree(tmp_path / "workers", "private") if n.endswith(".csv")]) >= 21
 
 
 # 20 Belgian postcodes: enough sections for the engine to fork its worker processes.

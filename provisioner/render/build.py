@@ -55,7 +55,7 @@ class PrivateSource(Protocol):
 
     def digest(self, nation: Nation) -> str: ...
     def load(self) -> None: ...
-    def input_bytes(self) -> int: ...
+    def digests_known(self) -> bool: ...
     def private_files(
         self, nation: Nation, blueprint: Blueprint
     ) -> tuple[dict[str, bytes], dict[str, int]]: ...
@@ -307,9 +307,14 @@ class Builder:
             return _email_files(plan, output, parts, templates)
         return {output.path: parts["html"].encode()}
 
-    def private_input_bytes(self) -> int:
-        """Size of the supporter export (0 without one): decides where lists are built."""
-        return self.audience.input_bytes() if self.audience is not None else 0
+    @property
+    def has_private_source(self) -> bool:
+        """Whether nations have supporter lists at all (an export was given)."""
+        return self.audience is not None
+
+    def private_digests_known(self) -> bool:
+        """Whether fingerprints can be made without reading the supporter rows."""
+        return self.audience is None or self.audience.digests_known()
 
     def private_files(self, nation: Nation) -> tuple[dict[str, bytes], dict[str, int]]:
         if self.audience is None:

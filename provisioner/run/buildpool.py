@@ -1,9 +1,16 @@
-"""Render builds in forked worker processes, and decide where supporter lists are made.
+"""Render builds in forked worker processes; supporter lists are made in this one.
 
-Jinja rendering and CSV writing are CPU-bound, and threads would serialise them on the
-GIL. The pool is forked before any worker thread starts (forking a multi-threaded
-process can deadlock the child), from a builder whose blueprints are already loaded,
-so each process compiles each template once and shares everything else copy-on-write.
+Jinja rendering is CPU-bound, and threads would serialise it on the GIL. The pool is
+forked before any worker thread starts (forking a multi-threaded process can deadlock
+the child), from a builder whose blueprints are already loaded, so each process
+compiles each template once and shares everything else copy-on-write.
+
+Workers render pages and emails only. The supporter export is read, segmented and
+encoded once, here, and each nation's lists are composed here from those lines (cheap:
+0.76 s for the sample network's 246 MB); the workers render ahead meanwhile
+(renderahead.py). They are forked before anything reads the rows: a worker forked after
+would keep every row this process later lets go (copy-on-write pages touched by
+reference counting), about 0.5 GB per worker at a million supporters.
 
 The builder reaches the workers as the argument of their process: with the fork
 start method it is inherited, never pickled, and this module holds no builder, so two
@@ -12,7 +19,7 @@ pools in one process (a test, a preview beside a deploy) cannot see each other's
 Each worker has its own pipe, so one that runs past its nation's deadline (a template
 stuck in a long call the render budget cannot interrupt, see budgets.py) is killed
 alone and replaced, while the other workers finish their builds. A replacement is
-forked while the engine's threads run: it only builds (the builder's data is loaded
+forked while the engine's threads run: it only renders (the builder's data is loaded
 and its locks are free by then), and a replacement that got stuck anyway would meet
 the same deadline.
 """
@@ -25,7 +32,9 @@ import multiprocessing
 import pickle
 import queue
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -34,19 +43,16 @@ from typing import Any
 from provisioner.errors import NationError
 from provisioner.render.budgets import BudgetError
 from provisioner.render.build import Build, Builder
+from provisioner.run.renderahead import RenderAhead
 from provisioner.spec.network import Nation
 
 PR_SET_PDEATHSIG = 1
 MIN_FOR_PROCESSES = 16  # below this many builds, forking costs more than it saves
-# Supporter lists are built in the worker processes (fast: both cores) while the export
-# is small. Past this size they are built in the main process only: each worker would
-# otherwise end up with its own copy of every row (copy-on-write pages touched by
-# reference counting), about 0.5 GB per worker at a million supporters.
-LISTS_IN_WORKERS_MAX = 64 * 2**20
 # A worker still rendering this long after it started a build is killed: twice the
-# nation's render budget plus a margin. Its supporter lists, made after rendering, are
-# not timed (the HQ's take long on a loaded machine, and no candidate code runs there).
+# nation's render budget plus a margin.
 KILL_MARGIN_S = 10.0
+# Builds rendered ahead and not yet taken, at most (pages only: ~0.2 MB each).
+AHEAD_MOST = 128
 
 # A nation's live private lists and their counts, or None when they cannot be read.
 LivePrivate = Callable[[], tuple[dict[str, bytes], dict[str, int]] | None]
@@ -62,16 +68,10 @@ def _serve(builder: Builder, conn: Connection) -> None:
             return
         if request is None:
             return
-        slug, fingerprint, with_private = request
+        slug, fingerprint = request
         try:
             nation = builder.network.nations[slug]
-            build = builder.build(nation, fingerprint, with_private=False)
-            # Rendering is over: the deadline, which is the render budget's backstop,
-            # stops here. Supporter lists take as long as the export is large.
-            conn.send(("rendered", None))
-            if with_private:
-                build.set_private(*builder.private_files(nation))
-            reply: tuple[str, Any] = ("ok", build)
+            reply: tuple[str, Any] = ("ok", builder.build(nation, fingerprint, with_private=False))
         except Exception as exc:  # the nation fails, the worker carries on
             reply = ("error", _portable(exc))
         try:
@@ -116,55 +116,82 @@ class BuildPool:
     """`build(nation)` in worker processes, or in the calling thread for a few builds.
 
     Made in two steps around the engine's triage, which fingerprints every nation and
-    so may read the supporter export (its rows' digests). `fork_before_reading`: with
-    an export too large to share, fork then, so that no worker ever holds a row.
-    `start(builds, read_supporters)`: how many builds the run has and whether any needs
-    fresh lists decide whether to fork (if not done yet), and whether the export is read
-    before forking (workers share it and build the lists) or after (only this process
-    holds the rows and builds the lists).
+    so may read the supporter export (its rows' digests, unless the state has them).
+    `fork_before_reading`: when the triage will read the rows and may find every nation
+    to build, fork then. `start(order, read_supporters)`: how many builds the run has
+    decides whether to fork (if not done yet); when some need fresh lists, the export is
+    read (in a thread while the workers render ahead, or at once without workers).
     """
 
     def __init__(self, builder: Builder, processes: int):
         self.builder = builder
         self.processes = processes
-        self.lists_in_workers = builder.private_input_bytes() <= LISTS_IN_WORKERS_MAX
         self._workers: _Workers | None = None
+        self._lists: threading.Thread | None = None  # reads the export, here, meanwhile
+        self._lists_error: Exception | None = None
+        self._ahead: RenderAhead | None = None
 
     def fork_before_reading(self, nations: int) -> None:
-        """Fork now when the lists will be built here and `nations` may all need a build."""
-        if not self.lists_in_workers and self._worth_forking(nations):
+        """Fork now when the triage will read the rows and `nations` may all need a build."""
+        if self._worth_forking(nations) and not self.builder.private_digests_known():
             self._workers = _Workers.fork(self.builder, self.processes)
 
-    def start(self, builds: int, read_supporters: bool) -> BuildPool:
-        if read_supporters and self.lists_in_workers:
-            self.builder.prepare()  # read before forking: workers share the rows
-        if self._workers is None and self._worth_forking(builds):
+    def start(self, order: Sequence[tuple[Nation, str]], read_supporters: bool) -> BuildPool:
+        """`order`: the builds to come, (nation, fingerprint) in the engine's order."""
+        if self._workers is None and self._worth_forking(len(order)):
             self._workers = _Workers.fork(self.builder, self.processes)
-        if read_supporters and not self.lists_in_workers:
-            self.builder.prepare()  # read after forking: only this process holds the rows
-            gc.freeze()  # the lists' millions of objects live to the end: never scan them
+        if not read_supporters or not self.builder.has_private_source:
+            return self
+        if self._workers is None:
+            self._prepare_lists()
+        else:  # read in a thread, while the workers render pages ahead
+            self._ahead = RenderAhead(self._render, order, self.processes, AHEAD_MOST)
+            self._lists = threading.Thread(target=self._prepare_lists, name="lists")
+            self._lists.start()
         return self
+
+    def _prepare_lists(self) -> None:
+        try:
+            self.builder.prepare()
+            gc.freeze()  # the lists' millions of objects live to the end: never scan them
+        except Exception as exc:  # every build that needs the lists fails with it
+            self._lists_error = exc
+        finally:
+            if self._ahead is not None:
+                self._ahead.stop()  # the engine's threads keep the workers busy now
+
+    def _lists_ready(self) -> None:
+        if self._lists is not None:
+            self._lists.join()
+        if self._lists_error is not None:
+            raise self._lists_error
 
     def _worth_forking(self, builds: int) -> bool:
         return builds >= MIN_FOR_PROCESSES and self.processes > 1
 
     def build(self, nation: Nation, fingerprint: str, live: LivePrivate | None = None) -> Build:
         """The nation's build with its private lists: `live` ones (when only its pages
-        changed), else lists built in a worker or here, as decided above."""
-        in_worker = self.lists_in_workers and live is None
-        build = self._render(nation, fingerprint, in_worker)
-        if not in_worker:
-            reused = live() if live is not None else None
-            build.set_private(*(reused or self.builder.private_files(nation)))
+        changed), else lists composed here."""
+        ahead = self._ahead.take(nation) if self._ahead is not None else None
+        build = ahead or self._render(nation, fingerprint)
+        reused = live() if live is not None else None
+        if reused is None:
+            self._lists_ready()
+        build.set_private(*(reused or self.builder.private_files(nation)))
         return build
 
-    def _render(self, nation: Nation, fingerprint: str, with_private: bool) -> Build:
+    def _render(self, nation: Nation, fingerprint: str) -> Build:
+        """Pages and emails, in a worker when there are workers."""
         if self._workers is None:
-            return self.builder.build(nation, fingerprint, with_private)
+            return self.builder.build(nation, fingerprint, with_private=False)
         limit = 2 * nation.budgets.render_seconds + KILL_MARGIN_S
-        return self._workers.build(nation, (nation.slug, fingerprint, with_private), limit)
+        return self._workers.build(nation, (nation.slug, fingerprint), limit)
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.stop()
+        if self._lists is not None:
+            self._lists.join()  # a run stopped early still lets the reading finish
         if self._workers is not None:
             self._workers.close()
             self._workers = None
@@ -185,6 +212,10 @@ class _Workers:
         self._idle: queue.Queue[_Child] = queue.Queue()
         for _ in range(processes):
             self._idle.put(self._spawn())
+        # Replacements are forked by this one thread, which lives as long as the pool:
+        # the kernel kills a worker when the thread that forked it ends (PDEATHSIG is
+        # per thread), and the engine's and render-ahead's threads end before the pool.
+        self._forker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forker")
 
     @classmethod
     def fork(cls, builder: Builder, processes: int) -> _Workers | None:
@@ -200,7 +231,7 @@ class _Workers:
         theirs.close()
         return _Child(process, ours)
 
-    def build(self, nation: Nation, request: tuple[str, str, bool], limit: float) -> Build:
+    def build(self, nation: Nation, request: tuple[str, str], limit: float) -> Build:
         """The build made by a free worker; past `limit` seconds the worker is killed."""
         child = self._idle.get()
         try:
@@ -214,8 +245,6 @@ class _Workers:
                     "nations.yaml); its worker process was stopped"
                 )
             status, value = child.conn.recv()
-            if status == "rendered":
-                status, value = child.conn.recv()
         except (EOFError, OSError) as exc:
             child = self._replace(child)
             raise WorkerCrashed(f"the build process of {nation.slug} died: {exc!r}") from exc
@@ -228,15 +257,16 @@ class _Workers:
 
     def _replace(self, child: _Child) -> _Child:
         _stop(child, kill=True)
-        return self._spawn()
+        return self._forker.submit(self._spawn).result()
 
     def close(self) -> None:
         while True:
             try:
                 child = self._idle.get_nowait()
             except queue.Empty:
-                return
+                break
             _stop(child, kill=False)
+        self._forker.shutdown()
 
 
 def _stop(child: _Child, kill: bool) -> None:

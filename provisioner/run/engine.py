@@ -131,11 +131,12 @@ class Engine:
             results = self._triage_all(nations)
             pending = [n for n in nations if results[n.slug].status == "pending"]
             must_read = any(n.slug not in self._reuse_private for n in pending)
-            self._pool.start(len(pending), must_read)
             canary, rest = pending[: self.options.canary], pending[self.options.canary :]
             # Biggest first (HQ, regions, provinces carry the most supporters): the long
             # builds start early instead of finishing last on an otherwise idle machine.
             rest.sort(key=lambda n: len(n.coverage), reverse=True)
+            order = [(n, results[n.slug].fingerprint or "") for n in (*canary, *rest)]
+            self._pool.start(order, must_read)
             for wave in (canary, rest):
                 self._wave(wave, results)
                 if any(results[n.slug].status == "failed" for n in canary):

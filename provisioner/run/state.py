@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS releases (
     digest TEXT, created_at TEXT NOT NULL, manifest TEXT NOT NULL,
     PRIMARY KEY (slug, release)
 );
+-- The network view asks for every nation's last failure on each deploy: without this,
+-- a scan of every nation's every run, slower with each deploy of the output's history.
+CREATE INDEX IF NOT EXISTS nation_runs_failed ON nation_runs (run_id) WHERE status = 'failed';
 CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS file_digests (
     path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL

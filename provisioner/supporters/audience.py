@@ -97,6 +97,7 @@ class Audience:
         self._accepted: int | None = None  # rows accepted, once the rows are let go
         self._erased: frozenset[str] = frozenset()
         self._digests: dict[str, str] | None = None
+        self._digests_key: str | None = None
         self.cache: DigestCache | None = None  # also keeps the input files' digests
         self._lock = threading.Lock()
 
@@ -108,20 +109,34 @@ class Audience:
         return self._digests.get(nation.slug, "")
 
     def _cached_or_computed(self) -> dict[str, str]:
-        files = [file_digest(path, self.cache) for path in self._inputs]
-        key = f"{':'.join(files)}{self._web_key}:{_network_key(self.network)}"
-        cached = self.cache.cached_digests(key) if self.cache else None
+        cached = self._cached()
         if cached is not None:
             return cached
         self._load()
         assert self._segmentation is not None and self._ledger is not None
         digests = nation_digests(self._segmentation, self._ledger)
         if self.cache:
-            self.cache.cache_digests(key, digests)
+            self.cache.cache_digests(self._key(), digests)
         return digests
 
-    def input_bytes(self) -> int:
-        return self.supporters_path.stat().st_size
+    def _cached(self) -> dict[str, str] | None:
+        return self.cache.cached_digests(self._key()) if self.cache else None
+
+    def _key(self) -> str:
+        """What the per-nation digests depend on: the files, the web's sign-ups and
+        unsubscribes, and who covers which postcode."""
+        if self._digests_key is None:
+            files = [file_digest(path, self.cache) for path in self._inputs]
+            self._digests_key = f"{':'.join(files)}{self._web_key}:{_network_key(self.network)}"
+        return self._digests_key
+
+    def digests_known(self) -> bool:
+        """Whether the per-nation digests come without reading the rows (the state has
+        them for these files and this network, or they were made already)."""
+        with self._lock:
+            if self._digests is None:
+                self._digests = self._cached()
+            return self._digests is not None
 
     def load(self) -> None:
         """Read and segment the rows, and encode each of them once for every list."""
