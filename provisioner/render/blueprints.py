@@ -18,6 +18,7 @@ from provisioner.errors import BlueprintError
 from provisioner.render.strings import I18N, SafeLoader, Strings, load_strings
 
 BASE_NAME = "_base"
+ASSETS = "assets"  # a blueprint's (and the base's) files copied into every site as they are
 Language = str  # a BCP 47 tag; the spec checks that strings exist for it
 Kind = Literal["national", "region", "province", "section", "candidate"]
 # What a message script is for, on the "pass the word" page (data-message-kind).
@@ -119,6 +120,17 @@ class Catalog:
             self._digests[name] = tree_digest([self.base, self.root / name, *extra])
         return self._digests[name]
 
+    def pages_digest(self, name: str) -> str:
+        """`digest` without the bytes of the shared assets (their names stay in): what
+        a nation's pages and emails depend on. No page embeds an asset's bytes or hash
+        (`asset()` is a plain relative link), so a stylesheet fix changes this not."""
+        key = f"{name}\0pages"
+        if key not in self._digests:
+            extra = [self.network_strings] if self.network_strings else []
+            roots = [self.base, self.root / name, *extra]
+            self._digests[key] = tree_digest(roots, names_only=ASSETS)
+        return self._digests[key]
+
     def _load(self, name: str) -> Blueprint:
         root = self.root / name
         path = root / "manifest.yaml"
@@ -140,14 +152,17 @@ class Catalog:
         return Blueprint(name, root, manifest, self.network_strings)
 
 
-def tree_digest(roots: list[Path]) -> str:
-    """A stable hash of the names and contents of every file under `roots`."""
+def tree_digest(roots: list[Path], names_only: str | None = None) -> str:
+    """A stable hash of the names and contents of every file under `roots`; of the
+    files under a root's `names_only` folder, the names alone."""
     digest = hashlib.sha256()
     for root in roots:
         if not root.exists():
             continue
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
-            digest.update(str(file.relative_to(root.parent)).encode())
+            relative = file.relative_to(root.parent)
+            digest.update(str(relative).encode())
             digest.update(b"\0")
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
+            if names_only is None or relative.parts[1:2] != (names_only,):
+                digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()

@@ -16,7 +16,7 @@ from provisioner.candidates.rules import CandidateRuleError, rule_problems
 from provisioner.candidates.site_content import load_site_content, site_fields
 from provisioner.errors import NationError
 from provisioner.render import budgets
-from provisioner.render.blueprints import Blueprint, Catalog, tree_digest
+from provisioner.render.blueprints import ASSETS, Blueprint, Catalog, tree_digest
 from provisioner.render.callscripts import FOLDER as CALLS
 from provisioner.render.callscripts import CallScripts
 from provisioner.render.codecache import DiskCode
@@ -162,6 +162,16 @@ class Builder:
 
     def fingerprint(self, nation: Nation) -> str:
         """Hash of every input of the nation: rebuild only when this changes."""
+        return fingerprint(self._inputs(nation))
+
+    def fingerprints(self, nation: Nation) -> tuple[str, str]:
+        """`fingerprint`, and the same but for the bytes of the shared assets: when only
+        those changed, the live pages and emails are still right (`reassemble`)."""
+        inputs = self._inputs(nation)
+        pages = {**inputs, "blueprint": self.catalog.pages_digest(nation.blueprint)}
+        return fingerprint(inputs), fingerprint(pages)
+
+    def _inputs(self, nation: Nation) -> dict[str, Any]:
         inputs = {
             "format": [BUILD_FORMAT, __version__],
             "spec": spec_inputs(self.network, nation),
@@ -171,7 +181,7 @@ class Builder:
         }
         if self.hunters is not None:  # only then: no intake leaves fingerprints as they were
             inputs["hunters"] = self.hunters.digest(nation.slug)
-        return fingerprint(inputs)
+        return inputs
 
     def private_fingerprint(self, nation: Nation) -> str:
         """Hash of what a nation's private lists depend on; a page edit leaves it alone."""
@@ -207,7 +217,7 @@ class Builder:
             "strings": self.strings[nation.blueprint],
         }
         base.update(self.volunteer_context(nation, base["nation"], base["network"]))
-        own_assets = _folder_paths(self.nations_dir / nation.slug / "assets", "assets/")
+        own_assets = _folder_paths(self.nations_dir / nation.slug / ASSETS, f"{ASSETS}/")
         outputs = plan_outputs(
             blueprint, nation.languages, base, self.assets[nation.blueprint], own_assets
         )
@@ -276,6 +286,25 @@ class Builder:
         result.manifest()
         return result
 
+    def reassemble(
+        self, nation: Nation, fingerprint: str, live: Mapping[str, dict[str, bytes]]
+    ) -> Build:
+        """The build of a nation whose inputs changed only in shared asset bytes: its
+        live pages and emails (`live`, by area) with the assets copied anew, in the
+        order `build` copies them (own assets over shared ones). The candidate rules and
+        the size budgets are checked as in `build`; the private lists are set after."""
+        problems = self.rule_problems(nation)
+        if problems:
+            raise CandidateRuleError(problems)
+        result = Build(nation.slug, fingerprint)
+        sites = result.files["sites"] = dict(live["sites"])
+        result.files["emails"] = dict(live["emails"])
+        sites.update(self.assets[nation.blueprint])
+        own = _folder_paths(self.nations_dir / nation.slug / ASSETS, f"{ASSETS}/")
+        sites.update((name, path.read_bytes()) for name, path in own.items())
+        budgets.check_sizes(nation.slug, result.files, nation.budgets)
+        return result
+
     def _extra_private(self, nation: Nation, plan: RenderPlan) -> dict[str, bytes]:
         """Call scripts beside the dialer exports, and the nation's hunters.csv."""
         files: dict[str, bytes] = {}
@@ -329,8 +358,8 @@ class Builder:
         }
 
     def _shared_assets(self, blueprint: Blueprint) -> dict[str, bytes]:
-        files = _folder_files(self.catalog.base / "assets", "assets/")
-        files.update(_folder_files(blueprint.root / "assets", "assets/"))
+        files = _folder_files(self.catalog.base / ASSETS, f"{ASSETS}/")
+        files.update(_folder_files(blueprint.root / ASSETS, f"{ASSETS}/"))
         return files
 
 

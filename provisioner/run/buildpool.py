@@ -56,6 +56,8 @@ AHEAD_MOST = 128
 
 # A nation's live private lists and their counts, or None when they cannot be read.
 LivePrivate = Callable[[], tuple[dict[str, bytes], dict[str, int]] | None]
+# A nation's live pages and emails by area, or None when they cannot be read.
+LivePages = Callable[[], dict[str, dict[str, bytes]] | None]
 
 
 def _serve(builder: Builder, conn: Connection) -> None:
@@ -169,12 +171,23 @@ class BuildPool:
     def _worth_forking(self, builds: int) -> bool:
         return builds >= MIN_FOR_PROCESSES and self.processes > 1
 
-    def build(self, nation: Nation, fingerprint: str, live: LivePrivate | None = None) -> Build:
+    def build(
+        self,
+        nation: Nation,
+        fingerprint: str,
+        live: LivePrivate | None = None,
+        pages: LivePages | None = None,
+    ) -> Build:
         """The nation's build with its private lists: `live` ones (when only its pages
-        changed), else lists composed here."""
-        ahead = self._ahead.take(nation) if self._ahead is not None else None
-        build = ahead or self._render(nation, fingerprint)
+        changed), else lists composed here. With `pages` too (only shared asset bytes
+        changed), the live pages and emails with the new assets, rendered nothing."""
         reused = live() if live is not None else None
+        current = pages() if pages is not None and reused is not None else None
+        if reused is not None and current is not None:
+            build = self.builder.reassemble(nation, fingerprint, current)
+        else:
+            ahead = self._ahead.take(nation) if self._ahead is not None else None
+            build = ahead or self._render(nation, fingerprint)
         if reused is None:
             self._lists_ready()
         build.set_private(*(reused or self.builder.private_files(nation)))

@@ -21,12 +21,16 @@ from provisioner.errors import LockError, NationError
 
 if TYPE_CHECKING:  # kept light: the CLI reads STATUSES and Options from here
     from provisioner.render.build import Builder
-    from provisioner.run.buildpool import BuildPool, LivePrivate
+    from provisioner.run.buildpool import BuildPool, LivePages, LivePrivate
     from provisioner.run.state import Deployed, State
     from provisioner.spec.network import Nation
     from provisioner.targets.base import Target
 
 STATUSES = ("deployed", "unchanged", "failed", "skipped")
+
+
+# The areas a nation's render makes (render/build.py AREAS, less the private lists).
+PAGE_AREAS = ("sites", "emails")
 
 
 @dataclass
@@ -56,6 +60,9 @@ class NationResult:
     release: str | None = None
     fingerprint: str | None = None
     private_fingerprint: str | None = None
+    # What the pages and emails depend on (all but shared asset bytes): when only this
+    # is unchanged, the live pages are reused and the assets copied anew.
+    pages_fingerprint: str | None = None
     files: dict[str, int] = field(default_factory=lambda: {"added": 0, "changed": 0, "removed": 0})
     counts: dict[str, int] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
@@ -116,6 +123,7 @@ class Engine:
         self._pool: BuildPool | None = None
         self._known: dict[str, Deployed] = {}
         self._reuse_private: set[str] = set()
+        self._reuse_pages: set[str] = set()
 
     def run(self, nations: Sequence[Nation], run_id: str) -> list[NationResult]:
         """Deploy `nations`; return one result per nation, in input order."""
@@ -135,7 +143,11 @@ class Engine:
             # Biggest first (HQ, regions, provinces carry the most supporters): the long
             # builds start early instead of finishing last on an otherwise idle machine.
             rest.sort(key=lambda n: len(n.coverage), reverse=True)
-            order = [(n, results[n.slug].fingerprint or "") for n in (*canary, *rest)]
+            order = [  # what the workers may render ahead: not what is reassembled
+                (n, results[n.slug].fingerprint or "")
+                for n in (*canary, *rest)
+                if n.slug not in self._reuse_pages
+            ]
             self._pool.start(order, must_read)
             for wave in (canary, rest):
                 self._wave(wave, results)
@@ -169,12 +181,12 @@ class Engine:
             tags=list(nation.all_tags),
         )
         try:
-            result.fingerprint = self.builder.fingerprint(nation)
+            result.fingerprint, result.pages_fingerprint = self.builder.fingerprints(nation)
             result.private_fingerprint = self.builder.private_fingerprint(nation)
             live = self.target.current_release(nation.slug)
         except Exception as exc:  # a broken nation fails alone, even here
             result.status, result.error = "failed", _error(exc)
-            result.private_fingerprint = known.private_fingerprint if known else None
+            _keep_live_fingerprints(result, known)
             return result
         if (
             not self.options.force
@@ -192,6 +204,8 @@ class Engine:
             and known.private_fingerprint == result.private_fingerprint
         ):
             self._reuse_private.add(nation.slug)  # only pages changed: keep the live lists
+            if known.pages_fingerprint == result.pages_fingerprint:
+                self._reuse_pages.add(nation.slug)  # only shared asset bytes changed
         return result
 
     def _wave(self, nations: list[Nation], results: dict[str, NationResult]) -> None:
@@ -211,10 +225,9 @@ class Engine:
         if result.status == "failed":
             self._count_failure()
         if result.status not in ("deployed", "unchanged"):
-            # The live lists still come from the last good publish: never claim otherwise,
-            # or a later run would reuse stale lists (think withdrawn consent).
-            known = self._known.get(nation.slug)
-            result.private_fingerprint = known.private_fingerprint if known else None
+            # The live lists and pages still come from the last good publish: never claim
+            # otherwise, or a later run would reuse stale lists (think withdrawn consent).
+            _keep_live_fingerprints(result, self._known.get(nation.slug))
         self.state.record_nations(self._run_id, now_iso(), [result.as_dict()])
         self.events.nation_finished(result)
 
@@ -236,7 +249,8 @@ class Engine:
 
     def _attempt(self, nation: Nation, result: NationResult) -> None:
         assert self._pool is not None and result.fingerprint is not None
-        build = self._pool.build(nation, result.fingerprint, self._live_lists(nation))
+        live = self._live_lists(nation)
+        build = self._pool.build(nation, result.fingerprint, live, self._live_pages(nation))
         published = self.target.publish(build)
         result.counts = build.counts
         result.files = {
@@ -271,11 +285,29 @@ class Engine:
 
         return read
 
+    def _live_pages(self, nation: Nation) -> LivePages | None:
+        """When only shared asset bytes changed: how to read its live pages, to reuse."""
+        if nation.slug not in self._reuse_pages:
+            return None
+
+        def read() -> dict[str, dict[str, bytes]] | None:
+            areas = {area: self.target.read_area(nation.slug, area) for area in PAGE_AREAS}
+            found = {area: files for area, files in areas.items() if files is not None}
+            return found if len(found) == len(PAGE_AREAS) else None
+
+        return read
+
     def _count_failure(self) -> None:
         with self._lock:
             self._failures += 1
             if self._budget is not None and self._failures >= self._budget:
                 self._stop.set()
+
+
+def _keep_live_fingerprints(result: NationResult, known: Deployed | None) -> None:
+    """A nation not published this run keeps the fingerprints of what it serves."""
+    result.private_fingerprint = known.private_fingerprint if known else None
+    result.pages_fingerprint = known.pages_fingerprint if known else None
 
 
 def budget_from(value: str, total: int) -> int:

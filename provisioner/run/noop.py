@@ -212,6 +212,7 @@ def _unchanged(record: dict[str, Any]) -> NationResult:
         release=record["release"],
         fingerprint=record["fingerprint"],
         private_fingerprint=record["private_fingerprint"],
+        pages_fingerprint=record.get("pages_fingerprint"),
         counts=dict(record.get("counts") or {}),
         tags=list(record.get("tags") or []),
     )

@@ -55,6 +55,7 @@ class Deployed:
     release: str | None
     counts: dict[str, int] = field(default_factory=dict)
     private_fingerprint: str | None = None
+    pages_fingerprint: str | None = None
 
 
 class State:
@@ -172,7 +173,13 @@ class State:
         for slug, fingerprint, release, data in rows:
             last = json.loads(data)
             deployed[slug] = Deployed(
-                fingerprint, release, last.get("counts") or {}, last.get("private_fingerprint")
+                fingerprint,
+                release,
+                last.get("counts") or {},
+                last.get("private_fingerprint"),
+                # Of the pages of the release that outcome published or kept: none once
+                # the nation serves another (a rollback switches the release only).
+                last.get("pages_fingerprint") if last.get("release") == release else None,
             )
         return deployed
 

@@ -70,6 +70,11 @@ class Target(ABC):
 
         Lets a page-only change skip regenerating supporter lists; None means "rebuild".
         """
+        return self.read_area(slug, "private")
+
+    def read_area(self, slug: str, area: str) -> dict[str, bytes] | None:
+        """The live files of one area of a nation (sites, private, emails), when the
+        target can read them back cheaply; None means "build them"."""
         return None
 
     def scrub_private(self, scrub: Scrubber) -> dict[str, int]:

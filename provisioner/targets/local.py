@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from provisioner.errors import PublishError
+from provisioner.filestat import Stat, stat_of
 from provisioner.render.build import AREAS, Build
 from provisioner.render.manifest import Manifest, sha256
 from provisioner.supporters import write_private_file
@@ -39,6 +40,9 @@ PRIVATE_AREAS = {"private", "emails"}
 RELEASES = ".releases"
 LIVE = ".live"  # where current-only areas keep their one live directory per nation
 
+# Live files handed out by read_area: (area, name) -> (bytes, stat at reading).
+Lent = dict[tuple[str, str], tuple[bytes, "Stat | None"]]
+
 
 class LocalTarget(Target):
     name = "local"
@@ -47,6 +51,9 @@ class LocalTarget(Target):
         self.out = out
         self.keep = max(1, keep_releases)
         self._umask = _current_umask()
+        # Live files read back for a build (read_area), until that nation is published:
+        # slug -> (area, name) -> (the bytes handed out, the file's stat then).
+        self._lent: dict[str, dict[tuple[str, str], tuple[bytes, Stat | None]]] = {}
         if create:  # `plan` reads a target without creating anything
             for area in AREAS:
                 self._mkdir(self.out / area / _store(area), area)
@@ -54,6 +61,9 @@ class LocalTarget(Target):
     @property
     def location(self) -> str:
         return str(self.out)
+
+    def close(self) -> None:
+        self._lent.clear()  # what nations that failed before publishing were lent
 
     def url(self, slug: str) -> str:
         # The live path (through the symlink), not a release that a later deploy replaces.
@@ -77,12 +87,18 @@ class LocalTarget(Target):
         except OSError as exc:
             raise PublishError(f"cannot write {exc.filename or self.out}: {exc.strerror}") from exc
 
-    def read_private(self, slug: str) -> dict[str, bytes] | None:
-        live = self.out / "private" / slug
+    def read_area(self, slug: str, area: str) -> dict[str, bytes] | None:
+        live = self.out / area / slug
         if not live.is_dir():
             return None
         files = sorted(_tree_files(str(live)), key=lambda item: item[0].split("/"))
-        return {name: _read(path) for name, path in files}  # in the order of Path sorting
+        found = {}
+        lent = self._lent.setdefault(slug, {})
+        for name, path in files:  # in the order of Path sorting
+            before, data = stat_of(Path(path)), _read(path)
+            found[name] = data
+            lent[(area, name)] = (data, before)
+        return found
 
     def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
         root = self.out / "private"
@@ -124,7 +140,10 @@ class LocalTarget(Target):
 
     def _publish(self, build: Build) -> PublishResult:
         slug = build.slug
-        live = self.live_manifest(slug)  # hashed once: to diff, then to link what is unchanged
+        # Hashed once: to diff, then to link what is unchanged. A file this build took
+        # from the live tree as it is (the same bytes object, the file not touched since)
+        # has the build's digest: it is not read and hashed a second time.
+        live = self._live_manifest(slug, build, self._lent.pop(slug, {}))
         result = PublishResult.of(live.diff(build.manifest()))
         if not result.changed_anything and self.current_release(slug) is not None:
             return result
@@ -143,17 +162,33 @@ class LocalTarget(Target):
 
     def live_manifest(self, slug: str) -> Manifest:
         """The live tree, hashed: the files themselves are the record of what is live."""
+        return self._live_manifest(slug, None, {})
+
+    def _live_manifest(self, slug: str, build: Build | None, lent: Lent) -> Manifest:
         return Manifest(
             (f"{area}/{path}", digest)
             for area in AREAS
-            for path, digest in sorted(self._live_digests(area, slug).items())
+            for path, digest in sorted(self._live_digests(area, slug, build, lent).items())
         )
 
-    def _live_digests(self, area: str, slug: str) -> dict[str, str]:
+    def _live_digests(
+        self, area: str, slug: str, build: Build | None, lent: Lent
+    ) -> dict[str, str]:
         live = self.out / area / slug
         if not live.is_dir():
             return {}
-        return {name: sha256(_read(path)) for name, path in _tree_files(str(live))}
+        built = build.files[area] if build is not None else {}
+        digests = {}
+        for name, path in _tree_files(str(live)):
+            handed = lent.get((area, name))
+            same = (
+                handed is not None
+                and built.get(name) is handed[0]
+                and handed[1] is not None
+                and stat_of(Path(path)) == handed[1]
+            )
+            digests[name] = build.sha256(area, name) if same and build else sha256(_read(path))
+        return digests
 
     def _stage(self, area: str, build: Build, release: str, live: dict[str, str]) -> None:
         releases = self.out / area / _store(area) / build.slug
