@@ -164,12 +164,11 @@ class Builder:
         """Hash of every input of the nation: rebuild only when this changes."""
         return fingerprint(self._inputs(nation))
 
-    def fingerprints(self, nation: Nation) -> tuple[str, str]:
-        """`fingerprint`, and the same but for the bytes of the shared assets: when only
-        those changed, the live pages and emails are still right (`reassemble`)."""
+    def pages_fingerprint(self, nation: Nation) -> str:
+        """`fingerprint` but for the bytes of the shared assets: when only those changed,
+        the live pages and emails are still right (`reassemble`)."""
         inputs = self._inputs(nation)
-        pages = {**inputs, "blueprint": self.catalog.pages_digest(nation.blueprint)}
-        return fingerprint(inputs), fingerprint(pages)
+        return fingerprint({**inputs, "blueprint": self.catalog.pages_digest(nation.blueprint)})
 
     def _inputs(self, nation: Nation) -> dict[str, Any]:
         inputs = {

@@ -280,8 +280,10 @@ class State:
     def live_release_times(self) -> dict[str, str]:
         """When each nation's live release was made (for the network view's ages)."""
         with self._lock:
+            # CROSS JOIN keeps nations the outer loop (one key lookup each): SQLite
+            # otherwise scanned every release ever kept, manifests and all, per deploy.
             rows = self._db.execute(
-                "SELECT n.slug, r.created_at FROM nations n JOIN releases r"
+                "SELECT n.slug, r.created_at FROM nations n CROSS JOIN releases r"
                 " ON r.slug = n.slug AND r.release = n.release"
             ).fetchall()
         return dict(rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -54,6 +55,11 @@ class LocalTarget(Target):
         # Live files read back for a build (read_area), until that nation is published:
         # slug -> (area, name) -> (the bytes handed out, the file's stat then).
         self._lent: dict[str, dict[tuple[str, str], tuple[bytes, Stat | None]]] = {}
+        # One nation's files read or published at a time: each of their thousands of
+        # small system calls hands the GIL over, and threads doing them at once mostly
+        # queue for it (1.7 M futex calls in a 444-nation stylesheet fix: 2.9 s, 1.8 s
+        # serialised). The engine's other threads wait on build processes meanwhile.
+        self._io = threading.Lock()
         if create:  # `plan` reads a target without creating anything
             for area in AREAS:
                 self._mkdir(self.out / area / _store(area), area)
@@ -83,7 +89,8 @@ class LocalTarget(Target):
 
     def publish(self, build: Build) -> PublishResult:
         try:
-            return self._publish(build)
+            with self._io:
+                return self._publish(build)
         except OSError as exc:
             raise PublishError(f"cannot write {exc.filename or self.out}: {exc.strerror}") from exc
 
@@ -91,13 +98,14 @@ class LocalTarget(Target):
         live = self.out / area / slug
         if not live.is_dir():
             return None
-        files = sorted(_tree_files(str(live)), key=lambda item: item[0].split("/"))
         found = {}
         lent = self._lent.setdefault(slug, {})
-        for name, path in files:  # in the order of Path sorting
-            before, data = stat_of(Path(path)), _read(path)
-            found[name] = data
-            lent[(area, name)] = (data, before)
+        with self._io:
+            files = sorted(_tree_files(str(live)), key=lambda item: item[0].split("/"))
+            for name, path in files:  # in the order of Path sorting
+                data, before = _read_with_stat(path)
+                found[name] = data
+                lent[(area, name)] = (data, before)
         return found
 
     def scrub_private(self, scrub: Scrubber) -> dict[str, int]:
@@ -331,5 +339,23 @@ def _tree_files(root: str, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read()
+    return _read_with_stat(path)[0]
+
+
+def _read_with_stat(path: str) -> tuple[bytes, Stat]:
+    """The file's bytes and its stat, in four system calls for a file that does not
+    grow meanwhile: `open().read()` makes seven (a tty check, seeks, a second read),
+    each a hand-over of the GIL that the publishing threads queue on. (A regular file's
+    read is short at its end only, so fewer bytes than asked for is the whole file.)"""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        found = os.fstat(fd)
+        data = os.read(fd, found.st_size + 1)
+        if len(data) > found.st_size:  # it grew since the stat: read to its end
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return data, (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
