@@ -3,7 +3,9 @@
 Runs the real CLI in child processes, each scenario at least three times, and keeps the
 median wall time, the median CPU time (user + sys of the CLI and its build workers) and
 the peak memory (PSS of that process tree, sampled every 50 ms). Scenarios: the sample
-network (cold deploy, no-op redeploy, one nation's override changed, blueprint change),
+network (cold deploy, no-op redeploy, one nation's override changed, a blueprint change
+to the shared stylesheet, whose pages are reused, and to the shared layout, which
+renders every page again),
 the render-only floor (`scripts/bench_render.py`: every file, one process, no I/O),
 ingestion and segmentation of 1,000,000 supporters (`scripts/bench_ingest.py`), a
 generated network of 10,000 nations with those supporters, and the sample network
@@ -45,7 +47,8 @@ PYTHON = sys.executable
 SCENARIOS = ("sample", "render", "ingest", "scale", "s3")
 TARGETS = {  # issue 18: seconds, ms per file, MB of PSS; issue 16: the S3 path
     "sample_cold_s": 5.0,
-    "sample_blueprint_change_s": 2.0,
+    "sample_blueprint_change_s": 2.0,  # the shared stylesheet: assets copied anew
+    "sample_template_change_s": 2.0,  # the shared layout: every page rendered again
     "sample_noop_s": 0.3,
     "sample_one_override_s": 0.5,
     "render_only_ms_per_file": 0.15,
@@ -58,12 +61,14 @@ TARGETS = {  # issue 18: seconds, ms per file, MB of PSS; issue 16: the S3 path
     "ingest_rows_per_s": 500_000,  # at least: the one target above its value, not below
 }
 AT_LEAST = {"ingest_rows_per_s"}
-COLD, NOOP, OVERRIDE, BLUEPRINT = (
+COLD, NOOP, OVERRIDE, BLUEPRINT, TEMPLATE = (
     "sample cold deploy",
     "sample no-op redeploy",
     "sample one override changed",
-    "sample blueprint change",
+    "sample blueprint change (stylesheet)",
+    "sample blueprint change (layout)",
 )
+LAYOUT = Path("blueprints/_base/templates/layout.html.j2")
 RENDER_ONLY = "render only (sample)"
 INGEST = "ingest + segment, 1,000,000 rows"
 OVERRIDE_FILE = Path("nations/marie-dubois/overrides/pages/home.html.j2")
@@ -247,6 +252,13 @@ def sample_scenarios(work: Path, spec: Path, extra: list[str], runs: int) -> lis
             css.write(f"\n/* bench: blueprint change {run} */\n")
         blueprint.append(run_cli(BLUEPRINT, args, out))
     measures.append(median_of(blueprint))
+    template = []
+    for run in range(runs):  # the shared layout: every page of every nation changes
+        layout = tree / LAYOUT
+        text = re.sub(r"<!-- bench: \d+ -->", "", layout.read_text(encoding="utf-8"))
+        layout.write_text(text.replace("<body", f"<!-- bench: {run} --><body", 1), "utf-8")
+        template.append(run_cli(TEMPLATE, args, out))
+    measures.append(median_of(template))
     for stale in outs[:-1]:
         discard(stale)
     return measures
@@ -355,6 +367,7 @@ def verdicts(by_name: dict[str, Measure], floor: dict[str, Any]) -> dict[str, di
         ("sample_noop_s", NOOP),
         ("sample_one_override_s", OVERRIDE),
         ("sample_blueprint_change_s", BLUEPRINT),
+        ("sample_template_change_s", TEMPLATE),
     ):
         if name in by_name:
             found[key] = by_name[name].wall_s
@@ -400,6 +413,7 @@ def markdown_table(measures: list[Measure], checks: dict[str, dict[str, Any]]) -
         NOOP: "sample_noop_s",
         OVERRIDE: "sample_one_override_s",
         BLUEPRINT: "sample_blueprint_change_s",
+        TEMPLATE: "sample_template_change_s",
         RENDER_ONLY: "render_only_ms_per_file",
         INGEST: "ingest_rows_per_s",
         "10000 nations cold deploy": "scale_10000_s",
