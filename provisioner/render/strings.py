@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import langcodes
 import yaml
 
 try:  # the C loader is several times faster
@@ -40,11 +39,6 @@ SHOWN_KEYS = 5
 I18N = "i18n"
 # The folders a network's strings folder may hold, as in a blueprint.
 TEXT_FOLDERS = (I18N, "messages", "calls")
-
-
-def is_language_tag(tag: str) -> bool:
-    """A well-formed BCP 47 tag (fr, de, fr-BE, zh-Hant)."""
-    return "_" not in tag and langcodes.tag_is_valid(tag)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from provisioner import langtags
 from provisioner.errors import InputError
 from provisioner.render.blueprints import Catalog
 from provisioner.render.build import Builder
@@ -32,8 +33,11 @@ from provisioner.targets import open_target
 from provisioner.targets.base import Target
 
 
-def load(project: Project) -> Network:
-    return load_network(project.spec, project.blueprints_dir)
+def load(project: Project, keep: bool = False) -> Network:
+    """The validated network; `keep`: language tags found valid are kept in the output
+    folder for the next run (langtags.py; only `deploy` writes there)."""
+    memo = project.language_tags if keep else None
+    return load_network(project.spec, project.blueprints_dir, memo)
 
 
 def select(network: Network, only: Sequence[str], shard: Shard | None = None) -> list[Nation]:
@@ -91,13 +95,14 @@ def deploy(
     # the default local target is remembered; any other run clears what was.
     local = target is None and project.target.name == "local"
     key = inputs_key(project, only, shard) if local else None
-    network = load(project)  # validates everything before any side effect
+    network = load(project, keep=True)  # validates everything before any side effect
     nations = select(network, only, shard)
     builder = make_builder(project, network, code="keep")
     target = target or open_target(
         project.target, project.out, jobs=options.jobs, keep_releases=options.keep_releases
     )
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
+        langtags.save(project.language_tags)  # now that this run writes its output
         state = State(project.out / "state.db")
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing

@@ -71,6 +71,11 @@ class Project:
         """Compiled templates a deploy keeps for the next (render/codecache.py)."""
         return self.out / ".cache" / "templates"
 
+    @property
+    def language_tags(self) -> Path:
+        """Language tags a deploy found valid, kept for the next (langtags.py)."""
+        return self.out / ".cache" / "language-tags.json"
+
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]

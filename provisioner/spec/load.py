@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from provisioner.errors import BlueprintError, Problem, SpecError
 from provisioner.geo import Geography, GeographyError, load_geography
 from provisioner.geo.claims import overlap_problems
+from provisioner.langtags import is_language_tag
 from provisioner.render.blueprints import Catalog
-from provisioner.render.strings import is_language_tag, network_folder_problems
+from provisioner.render.strings import network_folder_problems
 from provisioner.spec.models import NationEntry, NetworkInfo, SpecFile
 from provisioner.spec.network import Network, resolve
 from provisioner.spec.textcheck import text_problems
@@ -28,11 +29,14 @@ TAG_RE = re.compile(r"^[a-z0-9][a-z0-9:_-]*$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
-def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network:
-    """Parse, validate and resolve nations.yaml; raise SpecError listing every problem."""
+def load_network(
+    spec_path: Path, blueprints_dir: Path | None = None, tags_memo: Path | None = None
+) -> Network:
+    """Parse, validate and resolve nations.yaml; raise SpecError listing every problem.
+    `tags_memo`: where language tags found valid are kept between runs (langtags.py)."""
     source = load_yaml(spec_path, display_name=str(spec_path))
     catalog = Catalog(blueprints_dir or spec_path.parent / "blueprints")
-    checker = _Checker(source, catalog, spec_path.parent)
+    checker = _Checker(source, catalog, spec_path.parent, tags_memo)
     network = checker.run()
     network.source = str(spec_path)
     network.catalog = checker.catalog
@@ -42,8 +46,15 @@ def load_network(spec_path: Path, blueprints_dir: Path | None = None) -> Network
 class _Checker:
     """Runs every check over one parsed file and accumulates problems."""
 
-    def __init__(self, source: YamlSource, catalog: Catalog, spec_dir: Path = Path(".")):
+    def __init__(
+        self,
+        source: YamlSource,
+        catalog: Catalog,
+        spec_dir: Path = Path("."),
+        tags_memo: Path | None = None,
+    ):
         self.source = source
+        self.tags_memo = tags_memo
         self.catalog = catalog
         self.spec_dir = spec_dir
         self.geography: Geography | None = None
@@ -157,7 +168,7 @@ class _Checker:
             if not TAG_RE.fullmatch(tag):
                 self.add((*loc, "tags", i), f"invalid tag {tag!r}", "use lowercase a-z, 0-9, : _ -")
         for i, language in enumerate(entry.languages or ()):
-            if not is_language_tag(language):
+            if not is_language_tag(language, self.tags_memo):
                 self.add(
                     (*loc, "languages", i),
                     f"invalid language {language!r}",

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date as _date
 
-import langcodes
-
+from ..langtags import is_language_tag, standard_tag
 from .records import LEVELS
 
 # A cell starting with one of these runs as a formula when a nation opens the CSV in a
@@ -84,9 +83,9 @@ def area(raw: str) -> str:
 def language(raw: str) -> str:
     """A BCP 47 tag, in its standard case (fr, fr-BE)."""
     value = raw.strip()
-    if "_" in value or not langcodes.tag_is_valid(value):
+    if not is_language_tag(value):
         raise ValueError(f"language {raw!r} is not a BCP 47 language tag (such as fr, nl, de)")
-    return langcodes.standardize_tag(value)
+    return standard_tag(value)
 
 
 def level(raw: str) -> str:
