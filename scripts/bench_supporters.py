@@ -159,10 +159,17 @@ def _rate(rows: int, seconds: float) -> str:
 
 
 def _import_seconds() -> float:
+    """The libraries ingestion imports on first use: Arrow, and langcodes and
+    phonenumbers (imported lazily, so that a deploy that reads no rows never does)."""
+    from provisioner.langtags import langcodes
+    from provisioner.supporters.normalize import _phonenumbers
+
     started = time.perf_counter()
     import pyarrow.compute
     import pyarrow.csv  # noqa: F401
 
+    langcodes()
+    _phonenumbers()
     return time.perf_counter() - started
 
 

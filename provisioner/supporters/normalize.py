@@ -19,16 +19,22 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from itertools import repeat
+from types import ModuleType
 
 DEFAULT_REGION = "BE"
 
 
 @cache
+def _phonenumbers() -> ModuleType:
+    import phonenumbers
+
+    return phonenumbers
+
+
+@cache
 def canonical_phone_pattern(region: str) -> str:
     """A regex of the valid E.164 numbers of `region`, from libphonenumber's metadata."""
-    from phonenumbers import PhoneMetadata
-
-    metadata = PhoneMetadata.metadata_for_region(region)
+    metadata = _phonenumbers().PhoneMetadata.metadata_for_region(region)
     general = metadata.general_desc if metadata is not None else None
     if metadata is None or general is None or general.national_number_pattern is None:
         return r"(?!)"  # matches nothing: every number takes the slow path
@@ -47,12 +53,10 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     value = raw.strip()
     if not value:
         return ""
-    import phonenumbers
-    from phonenumbers import NumberParseException, PhoneNumberFormat
-
+    phonenumbers = _phonenumbers()  # per number: the module, not an import statement
     try:
         number = phonenumbers.parse(value, region)
-    except NumberParseException:
+    except phonenumbers.NumberParseException:
         raise ValueError(
             f"phone {raw!r} is not a phone number: write it in {region} national format "
             "or as +<country code> and the number"
@@ -62,18 +66,16 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
         raise ValueError(
             f"phone {raw!r} is not a valid {where} number: check its digits and length"
         )
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 @cache
 def _mobile_patterns() -> dict[str, re.Pattern[str]]:
     """E.164 prefix ('+32') -> regex of that country's mobile numbers (all its regions)."""
-    import phonenumbers
-    from phonenumbers import PhoneMetadata
-
+    phonenumbers = _phonenumbers()
     found: dict[str, list[str]] = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
-        metadata = PhoneMetadata.metadata_for_region(region)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
         if metadata is not None and pattern:
             found.setdefault(f"+{metadata.country_code}", []).append(f"(?:{pattern})")
