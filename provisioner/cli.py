@@ -18,8 +18,8 @@ from provisioner import __version__
 from provisioner.cli_intake import intake_group, serve_command
 from provisioner.cli_intake_pull import pull_command
 from provisioner.errors import EXIT_CHANGES_PENDING, ProvisionerError
+from provisioner.gcpause import gc_paused
 from provisioner.run.engine import STATUSES, NationResult, Options, budget_from
-from provisioner.startup import importing
 from provisioner.targets import S3_OPTIONS, TARGETS, TargetChoice, open_target
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def cli() -> None:
 @spec_option
 def validate(spec: Path) -> None:
     """Check nations.yaml and the blueprints it uses; write nothing."""
-    with importing():
+    with gc_paused():  # a command's imports: see gcpause.py
         from provisioner.run.deploy import load
         from provisioner.run.project import Project
 
@@ -212,12 +212,12 @@ def deploy_command(
     shard = parse_shard(params["shard"]) if params["shard"] else None
     report = None
     if project.target.name == "local" and not options.force and not params["prune"]:
-        with importing():
+        with gc_paused():  # a command's imports: see gcpause.py
             from provisioner.run.noop import replay
 
         report = replay(project, only, shard)  # None unless nothing changed since last time
     if report is None:
-        with importing():
+        with gc_paused():  # a command's imports: see gcpause.py
             from provisioner.run.deploy import deploy
 
         with _progress(enabled=not quiet) as events:
@@ -279,7 +279,7 @@ def plan(
     **params: Any,
 ) -> None:
     """Show what deploy would create, update or delete; write nothing."""
-    with importing():
+    with gc_paused():  # a command's imports: see gcpause.py
         from provisioner.run.deploy import plan_project
         from provisioner.run.plan import as_json as plan_json
         from provisioner.run.plan import has_changes, plan_lines
@@ -542,7 +542,7 @@ def new_nation_command(spec: Path, slug: str, add: bool, **answers: Any) -> None
 @click.option("--diff", "rev", default=None, help="Git revision to compare the change with.")
 def check_command(spec: Path, slug: str | None, owner: str | None, rev: str | None) -> None:
     """Render one nation strictly; print each problem as file:line: message (exit 1)."""
-    with importing():
+    with gc_paused():  # a command's imports: see gcpause.py
         from provisioner.candidates.check import check_nation
         from provisioner.candidates.scope import scope_problems
         from provisioner.run.project import Project

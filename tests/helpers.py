@@ -123,3 +123,17 @@ def copy_sample_network(root: Path) -> Path:
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy(REPO / "nations.yaml", root / "nations.yaml")
     return root / "nations.yaml"
+
+
+AREAS = ("sites", "emails", "private")
+
+
+def live_files(out: Path, areas: Iterable[str] = AREAS) -> dict[str, bytes]:
+    """Every nation's live files of `areas` in a local output, as `area/slug/path`
+    (through each nation's link, not the release folders)."""
+    files = {}
+    for area in areas:
+        for live in (p for p in (out / area).iterdir() if not p.name.startswith(".")):
+            for path in (p for p in live.rglob("*") if p.is_file()):
+                files[f"{area}/{live.name}/{path.relative_to(live)}"] = path.read_bytes()
+    return files

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import build_file_tree, mini_blueprints, nation, write_spec
+from helpers import build_file_tree, live_files, mini_blueprints, nation, write_spec
 
 from provisioner.render.rendering import Renderer
 from provisioner.run.deploy import Project, deploy
@@ -69,16 +69,6 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
         n["slug"]: n["status"] + (f": {n['error']}" if n["error"] else "")
         for n in report["nations"]
     }
-
-
-def live_files(out: Path) -> dict[str, bytes]:
-    """Every nation's live files by area (through the links, not the release folders)."""
-    files = {}
-    for area in ("sites", "emails", "private"):
-        for live in (p for p in (out / area).iterdir() if not p.name.startswith(".")):
-            for path in (p for p in live.rglob("*") if p.is_file()):
-                files[f"{area}/{live.name}/{path.relative_to(live)}"] = path.read_bytes()
-    return files
 
 
 def cold_files(project: Project, out: Path) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import copy_sample_network, mini_blueprints, nation, write_spec
+from helpers import copy_sample_network, live_files, mini_blueprints, nation, write_spec
 
 from provisioner.supporters import load_geography
 from provisioner.supporters.generate import generate
@@ -193,21 +193,14 @@ def test_lists_are_the_same_with_pages_rendered_ahead_in_workers_or_in_one_proce
     generate(tmp_path / "data", [(code, "fr") for code in CODES], count=400)
     supporters = tmp_path / "data" / "supporters.csv"
 
-    def tree(out: Path, area: str) -> dict[str, bytes]:
-        """Each nation's live files (through its link, not the release folders)."""
-        files = {}
-        for live in (p for p in (out / area).iterdir() if not p.name.startswith(".")):
-            for path in (p for p in live.rglob("*") if p.is_file()):
-                files[f"{live.name}/{path.relative_to(live)}"] = path.read_bytes()
-        return files
-
     for name, processes in (("workers", 2), ("alone", 1)):
         project = Project(spec=spec, out=tmp_path / name, supporters=supporters)
         report = deploy(project, engine.Options(processes=processes))
         assert report["summary"]["deployed"] == 21
     for area in ("private", "sites"):
-        assert tree(tmp_path / "workers", area) == tree(tmp_path / "alone", area)
-    assert len([n for n in tree(tmp_path / "workers", "private") if n.endswith(".csv")]) >= 21
+        assert live_files(tmp_path / "workers", [area]) == live_files(tmp_path / "alone", [area])
+    lists = live_files(tmp_path / "workers", ["private"])
+    assert len([name for name in lists if name.endswith(".csv")]) >= 21
 
 
 # 20 Belgian postcodes: enough sections for the engine to fork its worker processes.

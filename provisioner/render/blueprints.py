@@ -81,7 +81,7 @@ class Catalog:
         self.root = root
         self.network_strings = network_strings
         self._blueprints: dict[str, Blueprint] = {}
-        self._digests: dict[str, str] = {}
+        self._digests: dict[str, tuple[str, str]] = {}  # name -> (digest, pages digest)
         self._strings: dict[tuple[str, str, str, str], Strings] = {}
 
     def names(self) -> list[str]:
@@ -115,21 +115,20 @@ class Catalog:
     def digest(self, name: str) -> str:
         """Hash of every file of the blueprint, the shared base and the network's
         strings (for fingerprints)."""
-        if name not in self._digests:
-            extra = [self.network_strings] if self.network_strings else []
-            self._digests[name] = tree_digest([self.base, self.root / name, *extra])
-        return self._digests[name]
+        return self._digests_of(name)[0]
 
     def pages_digest(self, name: str) -> str:
         """`digest` without the bytes of the shared assets (their names stay in): what
         a nation's pages and emails depend on. No page embeds an asset's bytes or hash
         (`asset()` is a plain relative link), so a stylesheet fix changes this not."""
-        key = f"{name}\0pages"
-        if key not in self._digests:
+        return self._digests_of(name)[1]
+
+    def _digests_of(self, name: str) -> tuple[str, str]:
+        if name not in self._digests:  # both from one reading of the files
             extra = [self.network_strings] if self.network_strings else []
             roots = [self.base, self.root / name, *extra]
-            self._digests[key] = tree_digest(roots, names_only=ASSETS)
-        return self._digests[key]
+            self._digests[name] = tree_digests(roots, names_only=ASSETS)
+        return self._digests[name]
 
     def _load(self, name: str) -> Blueprint:
         root = self.root / name
@@ -152,17 +151,24 @@ class Catalog:
         return Blueprint(name, root, manifest, self.network_strings)
 
 
-def tree_digest(roots: list[Path], names_only: str | None = None) -> str:
-    """A stable hash of the names and contents of every file under `roots`; of the
-    files under a root's `names_only` folder, the names alone."""
-    digest = hashlib.sha256()
+def tree_digest(roots: list[Path]) -> str:
+    """A stable hash of the names and contents of every file under `roots`."""
+    return tree_digests(roots, names_only="")[0]
+
+
+def tree_digests(roots: list[Path], names_only: str) -> tuple[str, str]:
+    """`tree_digest`, and the same with only the names of the files under a root's
+    `names_only` folder, from one reading of the files."""
+    whole, names = hashlib.sha256(), hashlib.sha256()
     for root in roots:
         if not root.exists():
             continue
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             relative = file.relative_to(root.parent)
-            digest.update(str(relative).encode())
-            digest.update(b"\0")
-            if names_only is None or relative.parts[1:2] != (names_only,):
-                digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
+            for digest in (whole, names):
+                digest.update(str(relative).encode() + b"\0")
+            content = hashlib.sha256(file.read_bytes()).digest()
+            whole.update(content)
+            if relative.parts[1:2] != (names_only,):
+                names.update(content)
+    return whole.hexdigest(), names.hexdigest()

@@ -164,11 +164,17 @@ class Builder:
         """Hash of every input of the nation: rebuild only when this changes."""
         return fingerprint(self._inputs(nation))
 
-    def pages_fingerprint(self, nation: Nation) -> str:
-        """`fingerprint` but for the bytes of the shared assets: when only those changed,
-        the live pages and emails are still right (`reassemble`)."""
+    def fingerprints(self, nation: Nation, last: tuple[str | None, str | None]) -> tuple[str, str]:
+        """`fingerprint`, and the same but for the bytes of the shared assets (when only
+        those changed, the live pages and emails are still right: `reassemble`), from
+        one reading of the inputs. `last`: the nation's last (fingerprint, pages
+        fingerprint); same inputs, same pages, so that one is not made again."""
         inputs = self._inputs(nation)
-        return fingerprint({**inputs, "blueprint": self.catalog.pages_digest(nation.blueprint)})
+        full = fingerprint(inputs)
+        if full == last[0] and last[1] is not None:
+            return full, last[1]
+        pages = {**inputs, "blueprint": self.catalog.pages_digest(nation.blueprint)}
+        return full, fingerprint(pages)
 
     def _inputs(self, nation: Nation) -> dict[str, Any]:
         inputs = {
@@ -259,7 +265,7 @@ class Builder:
         self, nation: Nation, fingerprint: str | None = None, with_private: bool = True
     ) -> Build:
         """Everything of `nation`; `with_private=False` leaves its private lists out, for
-        a caller that reuses the live ones (see `BuildPool`).
+        a caller that sets them itself (`BuildPool`: composed there, or the live ones).
 
         Refuses (CandidateRuleError) a nation whose own files break a candidate rule.
         """

@@ -154,8 +154,7 @@ class BuildPool:
 
     def _prepare_lists(self) -> None:
         try:
-            self.builder.prepare()
-            gc.freeze()  # the lists' millions of objects live to the end: never scan them
+            self.builder.prepare()  # rows and lines made under gcpause: never scanned
         except Exception as exc:  # every build that needs the lists fails with it
             self._lists_error = exc
         finally:

@@ -181,13 +181,10 @@ class Engine:
             tags=list(nation.all_tags),
         )
         try:
-            result.fingerprint = self.builder.fingerprint(nation)
+            last = (known.fingerprint, known.pages_fingerprint) if known else (None, None)
+            result.fingerprint, result.pages_fingerprint = self.builder.fingerprints(nation, last)
             result.private_fingerprint = self.builder.private_fingerprint(nation)
             live = self.target.current_release(nation.slug)
-            same = known is not None and known.fingerprint == result.fingerprint
-            # Same inputs, same pages: made once, not for each unchanged nation each run.
-            kept = known.pages_fingerprint if same and known is not None else None
-            result.pages_fingerprint = kept or self.builder.pages_fingerprint(nation)
         except Exception as exc:  # a broken nation fails alone, even here
             result.status, result.error = "failed", _error(exc)
             _keep_live_fingerprints(result, known)

@@ -27,10 +27,10 @@ from ..csvsafe import (
     quoted_cells,
     rows_with_cr,
 )
+from ..gcpause import gc_paused
 from .errors import SupporterConfigError
 from .exportcolumns import ExportColumns
 from .exports import FILES, LAYOUTS, Exports, Layout, check_names
-from .ingest import gc_paused
 from .records import TAG_SEPARATOR, Ledger
 from .segment import Segmentation
 
@@ -227,7 +227,7 @@ class NetworkLists:
     def __init__(self, segmentation: Segmentation, ledger: Ledger, release: bool = False):
         """`release`: empty the segmentation's buckets once read (see `release_rows`), so
         that the rows are freed as soon as their columns are taken, before encoding."""
-        with gc_paused():  # rows cannot form cycles; see ingest.gc_paused
+        with gc_paused():  # rows cannot form cycles; see gcpause.py
             self._encode(segmentation, ledger, release)
 
     def _encode(self, segmentation: Segmentation, ledger: Ledger, release: bool) -> None:

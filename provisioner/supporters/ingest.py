@@ -9,14 +9,12 @@ never dropped silently. Records are validated a chunk at a time, column by colum
 from __future__ import annotations
 
 import csv
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..gcpause import gc_paused
 from .columns import ChunkValidator, Problems
 from .csvfile import Chunk, CsvTable, open_table
 from .errors import SupporterFileError
@@ -188,28 +186,6 @@ def _validator(
     return ChunkValidator(
         positions, len(table.header), geography.country, geography.postcode_pattern
     )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building rows, and spare it them after.
-
-    Rows are tuples of strings and cannot form cycles, but each allocation burst makes
-    the collector rescan every row already read: at a million rows that is a third of
-    the ingestion time. And the first collection after the pause would scan every row
-    built during it (0.18 s at 200,000 rows): so what exists when the pause ends goes to
-    the collector's permanent generation (`gc.freeze`), which it never scans. Objects
-    there are still freed by reference counting; only a cycle among them would outlive
-    its use, and the process's long-lived objects are all that is frozen besides rows.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def read_ledger(path: Path, country: str = DEFAULT_REGION) -> Ledger:
