@@ -7,7 +7,8 @@ file; the Builder loads a nation's site.yaml and hands its fields in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from provisioner.geo import Geography
@@ -24,6 +25,10 @@ RECIPIENT_FIELDS = (
     "event_date",
     "event_place",
 )
+# Send-time placeholders ({{first_name}}), the same object in every email: a partial
+# imported with context is then shared by a nation's emails (see sharing.py). Templates
+# cannot change it (immutable sandbox; in-place methods refused at compile time).
+RECIPIENT = MappingProxyType({name: "{{" + name + "}}" for name in RECIPIENT_FIELDS})
 
 
 def nation_data(
@@ -88,20 +93,29 @@ def network_data(network: Network) -> dict[str, Any]:
     return {**network.info.model_dump(mode="json"), "geo": geo_facts(network.geography)}
 
 
+Helpers = tuple[Callable[..., str], Callable[[str], str]]  # link(), asset()
+
+
 def page_context(
-    base: Mapping[str, Any], blueprint: Blueprint, page_id: str, lang: str, at_root: bool
+    base: Mapping[str, Any],
+    blueprint: Blueprint,
+    page_id: str,
+    lang: str,
+    at_root: bool,
+    helpers: dict[tuple[str, bool], Helpers] | None = None,
 ) -> dict[str, Any]:
-    """Context for one page; hrefs are relative so a site works from disk and any host."""
+    """Context for one page; hrefs are relative so a site works from disk and any host.
+
+    `helpers`: the link() and asset() functions already made for a language and depth,
+    reused so that every page of a nation in one language sees the very same ones: a
+    partial imported with context (macros.html.j2 reads `link`) is then built once for
+    them all (sharing.py compares what it reads by identity)."""
     rel = "" if at_root else "../"
     languages = base["nation"]["languages"]
-
-    def link(target: str, target_lang: str | None = None) -> str:
-        chosen = target_lang or lang
-        return f"{rel}{chosen}/{blueprint.page_path(target, chosen)}"
-
-    def asset(path: str) -> str:
-        return f"{rel}assets/{path}"
-
+    known = helpers if helpers is not None else {}
+    if (lang, at_root) not in known:
+        known[lang, at_root] = _helpers(blueprint, lang, rel)
+    link, asset = known[lang, at_root]
     nav = [
         {"id": pid, "href": link(pid), "current": pid == page_id}
         for pid, spec in blueprint.manifest.pages.items()
@@ -123,13 +137,24 @@ def page_context(
     }
 
 
+def _helpers(blueprint: Blueprint, lang: str, rel: str) -> Helpers:
+    def link(target: str, target_lang: str | None = None) -> str:
+        chosen = target_lang or lang
+        return f"{rel}{chosen}/{blueprint.page_path(target, chosen)}"
+
+    def asset(path: str) -> str:
+        return f"{rel}assets/{path}"
+
+    return link, asset
+
+
 def email_context(base: Mapping[str, Any], email_id: str, lang: str) -> dict[str, Any]:
     return {
         **base,
         "lang": lang,
         "t": base["strings"][lang],
         "email": {"id": email_id, "lang": lang},
-        "recipient": {name: "{{" + name + "}}" for name in RECIPIENT_FIELDS},
+        "recipient": RECIPIENT,
     }
 
 

@@ -9,7 +9,7 @@ every attribute and call is not paid there. Both check templates when compiled
 
 from __future__ import annotations
 
-from types import BuiltinMethodType, FunctionType, MethodWrapperType
+from types import BuiltinMethodType, FunctionType, MappingProxyType, MethodWrapperType
 from typing import Any
 
 import jinja2
@@ -43,7 +43,8 @@ MUTATING_METHODS = frozenset(
     | {"pop", "popleft", "popitem", "clear", "setdefault", "update", "rotate", "add"}
     | {"discard", "difference_update", "intersection_update", "symmetric_difference_update"}
 )
-DICT_ATTRIBUTES = frozenset(dir(dict))
+DICT_ATTRIBUTES = frozenset(dir(dict))  # a mapping proxy's methods are a subset
+PLAIN_MAPPINGS = frozenset({dict, MappingProxyType})
 MAX_SEQUENCE = 100_000  # like the sandbox's MAX_RANGE: a template may not build huge values
 MAX_EXPONENT = 1_000
 
@@ -215,10 +216,10 @@ class BlueprintEnvironment(TemplateRules):
     context_class = BlueprintContext
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        """`nation.name` on a plain dict: its item at once. Jinja tries the attribute
+        """`nation.name` on a plain dict (or a read-only view of one): its item at once. Jinja tries the attribute
         first, which a dict has only for its methods, and the AttributeError it raises
         otherwise costs more than the lookup; the result is the same."""
-        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+        if type(obj) in PLAIN_MAPPINGS and attribute not in DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:

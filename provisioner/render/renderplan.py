@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.render.blueprints import Blueprint
-from provisioner.render.context import email_context, page_context
+from provisioner.render.context import Helpers, email_context, page_context
 
 # An email is three templates; its outputs are the SES template (JSON) and two previews.
 EMAIL_PARTS = {"subject": "subject.txt.j2", "text": "text.txt.j2", "html": "html.html.j2"}
@@ -71,13 +71,14 @@ def plan_outputs(
 ) -> list[Output]:
     """Pages in every language, the root index, assets, nation.json, then emails."""
     outputs = []
+    helpers: dict[tuple[str, bool], Helpers] = {}
     for lang in languages:
         for page_id, page in blueprint.manifest.pages.items():
-            context = page_context(base, blueprint, page_id, lang, at_root=False)
+            context = page_context(base, blueprint, page_id, lang, False, helpers)
             path = f"{lang}/{blueprint.page_path(page_id, lang)}"
             outputs.append(_page(path, page.template, context, page_id, lang))
     home = blueprint.manifest.pages["home"].template
-    root = page_context(base, blueprint, "home", languages[0], at_root=True)
+    root = page_context(base, blueprint, "home", languages[0], True, helpers)
     outputs.append(_page("index.html", home, root, "home", languages[0]))
     outputs += [Output("sites", path, ASSET, data=data) for path, data in assets.items()]
     outputs += [Output("sites", path, ASSET, source=src) for path, src in own_assets.items()]

@@ -17,6 +17,7 @@ inserts the data unescaped (the HTML data are escaped here, as Jinja escaped the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -90,9 +91,15 @@ def _chosen_values(parts: Mapping[str, str], nation: Mapping[str, Any]) -> list[
 def _substitute(text: str, table: Mapping[str, str]) -> str:
     if not table:
         return text
-    forms = sorted(table, key=len, reverse=True)  # longest first: "Marie Dubois" before "Marie"
-    pattern = re.compile(r"(?<![\w#])(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)")
-    return pattern.sub(lambda match: "{{{" + table[match.group(0)] + "}}}", text)
+    return _pattern(tuple(table)).sub(lambda match: "{{{" + table[match.group(0)] + "}}}", text)
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """The values to find, as one pattern; kept, since a nation's emails (three parts
+    each, in each language) look for the same values."""
+    longest_first = sorted(forms, key=len, reverse=True)  # "Marie Dubois" before "Marie"
+    return re.compile(r"(?<![\w#])(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
 
 
 def fill(skeleton: str, data: Mapping[str, str]) -> str:
