@@ -216,9 +216,9 @@ class BlueprintEnvironment(TemplateRules):
     context_class = BlueprintContext
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        """`nation.name` on a plain dict (or a read-only view of one): its item at once. Jinja tries the attribute
-        first, which a dict has only for its methods, and the AttributeError it raises
-        otherwise costs more than the lookup; the result is the same."""
+        """`nation.name` on a plain dict (or a read-only view of one): its item at once.
+        Jinja tries the attribute first, which a dict has only for its methods, and the
+        AttributeError it raises otherwise costs more than the lookup; same result."""
         if type(obj) in PLAIN_MAPPINGS and attribute not in DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
