@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 
 from helpers import copy_sample_network
 
-from provisioner.render.sestemplates import fill, split, template_name
+from provisioner.render.sestemplates import _substitute, fill, split, template_name
 from provisioner.run.deploy import Project, load, make_builder
 
 # The parts of an SES template (the CreateTemplate API), spelled here: looping over the
@@ -88,3 +90,23 @@ def test_the_sample_network_needs_a_few_dozen_templates(tmp_path: Path) -> None:
                 for part in PARTS:
                     assert fill(skeleton[part], sent["TemplateData"]) == sent[part], path
     assert 16 <= len(templates) <= 50
+
+
+def _substitute_by_pattern(text: str, table: dict[str, str]) -> str:
+    """The substitution `split` makes, as the regular expression that defines it."""
+    forms = sorted(table, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w#])(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)")
+    return pattern.sub(lambda match: "{{{" + table[match.group(0)] + "}}}", text)
+
+
+def test_values_are_found_where_the_defining_pattern_finds_them() -> None:
+    """Random texts over a small alphabet (so values overlap, repeat, nest and touch
+    word characters and "#"), against the pattern the scan stands for."""
+    rng = random.Random(18)
+    alphabet = "ab #é_-&;"
+    for _ in range(3000):
+        forms = {"".join(rng.choices(alphabet, k=rng.randint(3, 6))) for _ in range(4)}
+        table = {form: f"nation_{i}" for i, form in enumerate(sorted(forms))}
+        pieces = [rng.choice([*forms, *rng.choices(alphabet, k=3)]) for _ in range(12)]
+        text = "".join(rng.choice(["", " ", "a", "#"]) + piece for piece in pieces)
+        assert _substitute(text, table) == _substitute_by_pattern(text, table), (text, table)

@@ -88,18 +88,41 @@ def _chosen_values(parts: Mapping[str, str], nation: Mapping[str, Any]) -> list[
     return chosen
 
 
+# A value is replaced where it stands alone: not inside a word, nor after "#" (a colour
+# "#0b4f8a" is a value of its own; "0b4f8a" inside a longer hex string is not).
+_JOINS_BEFORE = re.compile(r"[\w#]")
+_JOINS_AFTER = re.compile(r"\w")
+
+
 def _substitute(text: str, table: Mapping[str, str]) -> str:
-    if not table:
+    r"""Each standalone occurrence of a value of `table` replaced by its placeholder,
+    scanning left to right and trying longer values first ("Marie Dubois" before
+    "Marie"), as the pattern `(?<![\w#])(?:values, longest first)(?!\w)` would; found
+    with `str.find`, which is several times faster than that pattern on these texts."""
+    found = []
+    for order, form in enumerate(_longest_first(tuple(table))):
+        start = text.find(form)
+        while start != -1:
+            end = start + len(form)
+            alone = not (start and _JOINS_BEFORE.match(text, start - 1))
+            if alone and not _JOINS_AFTER.match(text, end):
+                found.append((start, order, form))
+            start = text.find(form, start + 1)
+    if not found:
         return text
-    return _pattern(tuple(table)).sub(lambda match: "{{{" + table[match.group(0)] + "}}}", text)
+    found.sort()  # by place, then the longer value first
+    pieces, done = [], 0
+    for start, _, form in found:
+        if start >= done:  # not inside a value already replaced
+            pieces += (text[done:start], "{{{", table[form], "}}}")
+            done = start + len(form)
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=256)
-def _pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
-    """The values to find, as one pattern; kept, since a nation's emails (three parts
-    each, in each language) look for the same values."""
-    longest_first = sorted(forms, key=len, reverse=True)  # "Marie Dubois" before "Marie"
-    return re.compile(r"(?<![\w#])(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
+def _longest_first(forms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def fill(skeleton: str, data: Mapping[str, str]) -> str:
