@@ -111,7 +111,8 @@ def _substitute(text: str, table: Mapping[str, str]) -> str:
     if not found:
         return text
     found.sort()  # by place, then the longer value first
-    pieces, done = [], 0
+    pieces: list[str] = []
+    done = 0
     for start, _, form in found:
         if start >= done:  # not inside a value already replaced
             pieces += (text[done:start], "{{{", table[form], "}}}")
