@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 import pytest
 from helpers import build_file_tree, mini_blueprints, nation, write_spec
+from jinja2 import meta
 from jinja2.environment import TemplateModule
 
 from provisioner.errors import TemplateError
@@ -202,3 +203,47 @@ def test_the_base_is_compiled_once_for_every_blueprint(
         builder.build(builder.network.nations[slug])
     assert compiled["layout.html.j2"] == 1  # shared by both blueprints
     assert compiled["pages/home.html.j2"] == 2  # one per blueprint: two files
+
+
+def test_a_partial_reading_links_is_built_once_for_every_page_in_a_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of one language see the same link() (and emails the same recipient), so
+    a partial imported with context is built once for them, and still links right."""
+    partial = "{% macro home() %}{{ link('home') }}{% endmacro %}"
+    page = '{% import "' + PARTIAL + '" as ui with context %}{{ page.id }}:{{ ui.home() }}\n'
+    pages = {"pages/home.html.j2": page, "pages/agir.html.j2": page}
+    mini_blueprints(tmp_path, {PARTIAL: partial, **pages})
+    builder = make_builder(tmp_path, [nation("hq", languages=["fr", "nl"])])
+    built: Counter[str] = Counter()
+    original = TemplateModule.__init__
+
+    def counting(self: TemplateModule, template: jinja2.Template, context: Any) -> None:
+        built[f"{template.name}:{context['lang']}"] += 1
+        original(self, template, context)
+
+    monkeypatch.setattr(TemplateModule, "__init__", counting)
+    sites = builder.build(builder.network.nations["hq"]).files["sites"]
+    assert sites["nl/doe-mee.html"] == b"agir:../nl/index.html\n"
+    assert sites["index.html"] == b"home:fr/index.html\n"  # the root page: its own links
+    # Two pages per language share one module; the root page (other links) has its own.
+    assert built == {f"{PARTIAL}:fr": 2, f"{PARTIAL}:nl": 1}
+
+
+def test_the_names_noted_when_compiling_are_those_found_in_the_source() -> None:
+    """sharing.py keys modules on the names a template reads; the compiler notes them
+    (environments.py) instead of a second parse, and must find what jinja2.meta finds."""
+    repo = Path(__file__).resolve().parent.parent
+    catalog = Catalog(repo / "blueprints")
+    base = repo / "blueprints" / "_base" / "templates"
+    for trusted in (True, False):
+        env = make_environment(catalog.get("candidate"), base, repo / "nations", trusted)
+        folders = (base, repo / "blueprints" / "candidate" / "templates")
+        names = sorted({p.relative_to(f).as_posix() for f in folders for p in f.rglob("*.j2")})
+        assert "layout.html.j2" in names and "pages/home.html.j2" in names
+        for name in names:
+            template = env.get_template(name)
+            noted = env.__dict__["_names_by_template"][name]
+            tree = env.parse(env.loader.get_source(env, name)[0], name)  # type: ignore[union-attr]
+            found = (meta.find_undeclared_variables(tree), meta.find_referenced_templates(tree))
+            assert noted == (frozenset(found[0]), tuple(found[1])), template.name

@@ -13,14 +13,15 @@ from types import BuiltinMethodType, FunctionType, MappingProxyType, MethodWrapp
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.idtracking import VAR_LOAD_RESOLVE
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import internalcode
 
 from provisioner.render import amplifiers
-from provisioner.render.sharing import SharedModuleTemplate
+from provisioner.render.sharing import SharedModuleTemplate, remember_names
 from provisioner.render.speedups import FastTemplate
 
 NATION_PREFIX = "@nation/"
@@ -62,6 +63,21 @@ class TickingCodeGenerator(CodeGenerator):
     and `context.call` (or the sandbox's `environment.call`) would look it up for
     arguments to pass and check it each time. Templates cannot write this node: only
     the rules below insert it."""
+
+    def enter_frame(self, frame: Frame) -> None:
+        """Also note the names the template reads from its context, as jinja2.meta's
+        `find_undeclared_variables` does with this same pass (sharing.py needs them, and
+        would otherwise parse and walk every template a second time)."""
+        super().enter_frame(frame)
+        names = self.__dict__.setdefault("names_read", set())
+        for action, param in frame.symbols.loads.values():
+            if action == VAR_LOAD_RESOLVE and param not in self.environment.globals:
+                names.add(param)
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        super().visit_Template(node, frame)
+        references = tuple(meta.find_referenced_templates(node))
+        remember_names(self.environment, self.name, self.__dict__.get("names_read", ()), references)
 
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
         target = node.node

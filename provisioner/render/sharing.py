@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +29,7 @@ from provisioner.render.codecache import DiskCode
 from provisioner.render.speedups import FastTemplate
 
 _UNKNOWN: tuple[str, ...] = ("?",)  # context names not looked for yet
+_NAMES = "_names_by_template"  # an environment's attribute: see remember_names
 _active = threading.local()  # the module cache of the scope this thread renders in
 
 
@@ -135,6 +136,34 @@ def context_names(template: jinja2.Template) -> tuple[str, ...] | None:
     return names
 
 
+def remember_names(
+    env: jinja2.Environment,
+    name: str | None,
+    names: Iterable[str],
+    references: tuple[str | None, ...],
+) -> None:
+    """What compiling template `name` found: the names it reads from its context and
+    the templates it references (None: one named by a variable)."""
+    if name is not None:
+        env.__dict__.setdefault(_NAMES, {})[name] = (frozenset(names), references)
+
+
+def _names_and_references(
+    template: jinja2.Template,
+) -> tuple[frozenset[str], tuple[str | None, ...]]:
+    """Those of `remember_names` when this environment compiled the template, else
+    found from its source (its code came from a cache)."""
+    env, name = template.environment, template.name
+    known = env.__dict__.get(_NAMES, {}).get(name)
+    if known is not None:
+        return known
+    assert env.loader is not None and name is not None
+    source = env.loader.get_source(env, name)[0]
+    tree = env.parse(source, name, template.filename)
+    names = frozenset(meta.find_undeclared_variables(tree))
+    return names, tuple(meta.find_referenced_templates(tree))
+
+
 def _free_names(template: jinja2.Template, seen: set[str]) -> set[str] | None:
     env, name = template.environment, template.name
     if name is None or env.loader is None:
@@ -142,10 +171,9 @@ def _free_names(template: jinja2.Template, seen: set[str]) -> set[str] | None:
     if name in seen:
         return set()
     seen.add(name)
-    source = env.loader.get_source(env, name)[0]
-    tree = env.parse(source, name, template.filename)
-    names = set(meta.find_undeclared_variables(tree))
-    for referenced in meta.find_referenced_templates(tree):
+    found, references = _names_and_references(template)
+    names = set(found)
+    for referenced in references:
         if referenced is None:
             return None
         inner = _free_names(env.get_template(env.join_path(referenced, name)), seen)
