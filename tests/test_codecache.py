@@ -77,7 +77,7 @@ def test_an_edited_template_is_compiled_again(root: Path, compiles: list[str]) -
     build_file_tree(root, {OVERRIDE: INTRO.replace("Liège", "Lüttich")})
     del compiles[:]
     sites = build_all(builder(root, cache))
-    assert compiles == ["@nation/liege/pages/home.html.j2"]
+    assert compiles == ["@nation/*/pages/home.html.j2"]  # liege's override (codenames.py)
     assert "Lüttich Liege".encode() in sites["liege"]["fr/index.html"]
 
 
@@ -135,7 +135,7 @@ def test_a_reading_builder_loads_kept_code_and_writes_none(root: Path, compiles:
     build_file_tree(root, {OVERRIDE: INTRO.replace("Liège", "Lüttich")})
     del compiles[:]
     sites = build_all(builder(root, cache, writes=False))
-    assert compiles == ["@nation/liege/pages/home.html.j2"]  # the rest was loaded
+    assert compiles == ["@nation/*/pages/home.html.j2"]  # the rest was loaded
     assert "Lüttich Liege".encode() in sites["liege"]["fr/index.html"]
     assert {path: path.read_bytes() for path in cache.rglob("*") if path.is_file()} == kept
 

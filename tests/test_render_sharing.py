@@ -247,3 +247,39 @@ def test_the_names_noted_when_compiling_are_those_found_in_the_source() -> None:
             tree = env.parse(env.loader.get_source(env, name)[0], name)  # type: ignore[union-attr]
             found = (meta.find_undeclared_variables(tree), meta.find_referenced_templates(tree))
             assert noted == (frozenset(found[0]), tuple(found[1])), template.name
+
+
+def test_nations_with_overrides_share_compiled_code_and_keep_their_own_files(
+    tmp_path: Path, compiles: list[str]
+) -> None:
+    """The blueprint's templates are compiled once for every nation's namespace, and the
+    shared code still resolves each nation's names in its own namespace (codenames.py)."""
+    where = "{% block where %}X{% endblock %}"
+    home = home_with('{% include "' + PARTIAL + '" %}')
+    mini_blueprints(tmp_path, {**home, PARTIAL: where.replace("X", "bp")})
+    own = {f"nations/{s}/overrides/{PARTIAL}": where.replace("X", f"{s}'s own") for s in "ab"}
+    build_file_tree(tmp_path, own)
+    builder = make_builder(tmp_path, [nation("hq"), nation("a", "hq"), nation("b", "hq")])
+    pages = {
+        slug: builder.build(builder.network.nations[slug]).files["sites"]["fr/index.html"]
+        for slug in ("hq", "a", "b")
+    }
+    assert [b"bp" in pages["hq"], b"a's own" in pages["a"], b"b's own" in pages["b"]] == [True] * 3
+    assert b"b's" not in pages["a"] and b"a's" not in pages["b"]
+    namespaced = Counter(name for name in compiles if name.startswith("@nation/"))
+    assert namespaced["@nation/*/layout.html.j2"] == 1  # once for both nations
+    assert namespaced[f"@nation/*/{PARTIAL}"] == 2  # each nation's own file
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names templates are compiled under, in order."""
+    seen: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any, **k: Any) -> Any:
+        seen.append(str(name))
+        return original(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return seen

@@ -21,10 +21,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import internalcode
 
 from provisioner.render import amplifiers
+from provisioner.render.codenames import NATION_PREFIX, RuntimeName
 from provisioner.render.sharing import SharedModuleTemplate, remember_names
 from provisioner.render.speedups import FastTemplate
 
-NATION_PREFIX = "@nation/"
 # Globals Jinja ships whose functions expose `__globals__`; removed from every environment.
 REMOVED_GLOBALS = ("lipsum", "cycler", "joiner")
 # Non-underscore attributes that still lead to Python internals (classes, frames, code).
@@ -63,6 +63,21 @@ class TickingCodeGenerator(CodeGenerator):
     and `context.call` (or the sandbox's `environment.call`) would look it up for
     arguments to pass and check it each time. Templates cannot write this node: only
     the rules below insert it."""
+
+    def __init__(
+        self,
+        environment: jinja2.Environment,
+        name: str | None,
+        filename: str | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """The name is written as the module's global that holds it (codenames.py)."""
+        spelled = None if name is None else RuntimeName(name)
+        super().__init__(environment, spelled, filename, *args, **kwargs)
+
+    def position(self, node: nodes.Node) -> str:
+        return f"line {node.lineno}" + (f" in {str(self.name)!r}" if self.name else "")
 
     def enter_frame(self, frame: Frame) -> None:
         """Also note the names the template reads from its context, as jinja2.meta's

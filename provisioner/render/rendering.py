@@ -11,16 +11,18 @@ only, and share the blueprint environment's compiled templates outside the sandb
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2.utils import internalcode
 
 from provisioner.errors import TemplateError
 from provisioner.render import amplifiers, budgets, speedups
 from provisioner.render.blueprints import Blueprint
+from provisioner.render.codenames import code_name
 from provisioner.render.environments import (
     NATION_PREFIX,
     REMOVED_GLOBALS,
@@ -45,6 +47,30 @@ class LayeredLoader(jinja2.BaseLoader):
     def __init__(self, blueprint: Blueprint, base_templates: Path, nations_dir: Path | None):
         self.layers = [blueprint.templates, base_templates]
         self.nations_dir = nations_dir  # None: blueprint templates only
+
+    @internalcode
+    def load(
+        self,
+        environment: jinja2.Environment,
+        name: str,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        """`jinja2.BaseLoader.load`, but compiled (and cached) under `code_name(name)`:
+        one compilation of a blueprint file serves every nation's namespace, and the
+        template gets `name` when its module runs (codenames.py)."""
+        source, filename, uptodate = self.get_source(environment, name)
+        shared = code_name(name)
+        cache = environment.bytecode_cache
+        bucket = None if cache is None else cache.get_bucket(environment, shared, filename, source)
+        code = None if bucket is None else bucket.code
+        if code is None:
+            code = environment.compile(source, shared, filename)
+            if cache is not None and bucket is not None:
+                bucket.code = code
+                cache.set_bucket(bucket)
+        template_class: Any = environment.template_class  # a FastTemplate (environments.py)
+        known = {} if globals is None else globals
+        return template_class.from_code(environment, code, known, uptodate, name=name)
 
     def get_source(
         self, environment: jinja2.Environment, template: str

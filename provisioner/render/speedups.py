@@ -14,13 +14,16 @@ compares them on random text); only the cost differs.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from types import CodeType
 from typing import Any
 
 import jinja2
 import markupsafe
 from jinja2.filters import do_urlencode
 from markupsafe import Markup
+
+from provisioner.render.codenames import RUNTIME_NAME
 
 _escape_inner = getattr(markupsafe, "_escape_inner", None)  # MarkupSafe 3: its C escape
 _make = str.__new__
@@ -45,7 +48,25 @@ def urlencode(value: Any) -> str:
 
 class FastTemplate(jinja2.Template):
     """A template whose compiled code escapes with `escape` above: the code's module
-    globals hold the `escape` its first line imports from jinja2.runtime."""
+    globals hold the `escape` its first line imports from jinja2.runtime. Its module
+    also holds the template's name, which the code reads at run time (codenames.py)."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: jinja2.Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+        name: str | None = None,
+    ) -> jinja2.Template:
+        """`jinja2.Template.from_code`, the module given `name` (None: from a string)."""
+        namespace = {"environment": environment, "__file__": code.co_filename}
+        namespace[RUNTIME_NAME] = name
+        exec(code, namespace)
+        template = cls._from_namespace(environment, namespace, globals)
+        template._uptodate = uptodate
+        return template
 
     @classmethod
     def _from_namespace(
