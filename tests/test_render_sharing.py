@@ -112,6 +112,15 @@ def test_calls_pass_what_jinja_passes_in_both_environments(tmp_path: Path, trust
     template = env.from_string(source)
     values = {"who": who, "escaping": escaping, "plain": plain, "exhausted": exhausted}
     assert template.render(name="Liège", **values) == ("Liège!|False|2|abab|['a', 'b']|False")
+    macros = (  # by position, defaults, keywords, a caller, extra arguments; escaped or not
+        "{% macro pad(x, y='-') %}{{ y }}{{ x }}{% endmacro %}"
+        "{% macro wrap() %}[{{ caller() }}]{% endmacro %}"
+        "{% macro rest(a) %}{{ a }}{{ varargs|join }}{{ kwargs.k }}{% endmacro %}"
+        "{{ pad('<', '>') }}{{ pad('<') }}{{ pad('<', y='&') }}{% call wrap() %}<i>{% endcall %}"
+        "{{ rest(1, 2, k='<') }}"
+    )
+    for source in (macros, "{% autoescape true %}" + macros + "{% endautoescape %}"):
+        assert env.from_string(source).render() == jinja2.Environment().from_string(source).render()
 
 
 def test_a_shared_partial_still_sees_each_pages_own_values(tmp_path: Path) -> None:

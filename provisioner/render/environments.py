@@ -19,6 +19,7 @@ from jinja2.idtracking import VAR_LOAD_RESOLVE
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import internalcode
+from markupsafe import Markup
 
 from provisioner.render import amplifiers
 from provisioner.render.codenames import NATION_PREFIX, RuntimeName
@@ -226,11 +227,26 @@ class BlueprintContext(Context):
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
         try:
+            if kind is Macro and not kwargs and _plain_call(__obj, len(args)):
+                # What Macro.__call__ ends with when every argument is given by position
+                # (nothing to fill from defaults, keywords or a caller): its body, as
+                # Markup where the calling template escapes.
+                text = __obj._func(*args)
+                return _make_markup(Markup, text) if __self.eval_ctx.autoescape else text
             return __obj(*first, *args, **kwargs)
         except StopIteration:
             return __self.environment.undefined(
                 "value was undefined because a callable raised a StopIteration exception"
             )
+
+
+def _plain_call(macro: Macro, count: int) -> bool:
+    return count == macro._argument_count and not (
+        macro.caller or macro.catch_kwargs or macro.catch_varargs
+    )
+
+
+_make_markup = str.__new__  # Markup(text) of a str, without looking for __html__ again
 
 
 class BlueprintEnvironment(TemplateRules):
