@@ -14,6 +14,7 @@ compares them on random text); only the cost differs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, MutableMapping
 from types import CodeType
 from typing import Any
@@ -42,8 +43,14 @@ def escape(value: Any) -> Markup:
 def urlencode(value: Any) -> str:
     """`jinja2.filters.do_urlencode(value)`."""
     if type(value) is str:
-        return value.encode("utf-8").decode("latin-1").translate(_QUOTED)
+        return _quoted(value)
     return do_urlencode(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _quoted(text: str) -> str:
+    """Kept for a while: each script of the messages page is quoted for two links."""
+    return text.encode("utf-8").decode("latin-1").translate(_QUOTED)
 
 
 class FastTemplate(jinja2.Template):
