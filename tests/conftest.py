@@ -3,8 +3,9 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import jinja2
 import pytest
 
 if TYPE_CHECKING:
@@ -125,3 +126,17 @@ def proxy(moto: "MotoServer") -> Iterator["Proxy"]:
     counting = Proxy(moto.port)
     yield counting
     counting.stop()
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names templates are compiled under (see render/codenames.py), in order."""
+    seen: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any, **k: Any) -> Any:
+        seen.append(str(name))
+        return original(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return seen

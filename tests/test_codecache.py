@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import pytest
@@ -32,20 +31,6 @@ def builder(root: Path, cache: Path | None, writes: bool = True) -> Builder:
 def build_all(builder: Builder) -> dict[str, dict[str, bytes]]:
     nations = builder.network.nations
     return {slug: builder.build(nations[slug]).files["sites"] for slug in ("hq", "liege")}
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from source, in order."""
-    seen: list[str] = []
-    original = jinja2.Environment.compile
-
-    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any, **k: Any) -> Any:
-        seen.append(str(name))
-        return original(self, source, name, *a, **k)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
-    return seen
 
 
 @pytest.fixture

@@ -278,17 +278,3 @@ def test_nations_with_overrides_share_compiled_code_and_keep_their_own_files(
     namespaced = Counter(name for name in compiles if name.startswith("@nation/"))
     assert namespaced["@nation/*/layout.html.j2"] == 1  # once for both nations
     assert namespaced[f"@nation/*/{PARTIAL}"] == 2  # each nation's own file
-
-
-@pytest.fixture
-def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names templates are compiled under, in order."""
-    seen: list[str] = []
-    original = jinja2.Environment.compile
-
-    def counting(self: jinja2.Environment, source: Any, name: Any = None, *a: Any, **k: Any) -> Any:
-        seen.append(str(name))
-        return original(self, source, name, *a, **k)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
-    return seen
