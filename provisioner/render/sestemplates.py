@@ -88,8 +88,8 @@ def _chosen_values(parts: Mapping[str, str], nation: Mapping[str, Any]) -> list[
     return chosen
 
 
-# A value is replaced where it stands alone: not inside a word, nor after "#" (a colour
-# "#0b4f8a" is a value of its own; "0b4f8a" inside a longer hex string is not).
+# A value is replaced where it stands alone: no word character or "#" just before it,
+# no word character just after (the rule of the pattern `_substitute` stands for).
 _JOINS_BEFORE = re.compile(r"[\w#]")
 _JOINS_AFTER = re.compile(r"\w")
 
