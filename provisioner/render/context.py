@@ -102,20 +102,19 @@ def page_context(
     page_id: str,
     lang: str,
     at_root: bool,
-    helpers: dict[tuple[str, bool], Helpers] | None = None,
+    helpers: dict[tuple[str, bool], Helpers],
 ) -> dict[str, Any]:
     """Context for one page; hrefs are relative so a site works from disk and any host.
 
-    `helpers`: the link() and asset() functions already made for a language and depth,
-    reused so that every page of a nation in one language sees the very same ones: a
-    partial imported with context (macros.html.j2 reads `link`) is then built once for
-    them all (sharing.py compares what it reads by identity)."""
+    `helpers`: the link() and asset() functions made so far, by language and depth (this
+    adds what is missing), reused so that every page of a nation in one language sees
+    the very same ones: a partial imported with context (macros.html.j2 reads `link`)
+    is then built once for them all (sharing.py compares what it reads by identity)."""
     rel = "" if at_root else "../"
     languages = base["nation"]["languages"]
-    known = helpers if helpers is not None else {}
-    if (lang, at_root) not in known:
-        known[lang, at_root] = _helpers(blueprint, lang, rel)
-    link, asset = known[lang, at_root]
+    if (lang, at_root) not in helpers:
+        helpers[lang, at_root] = _helpers(blueprint, lang, rel)
+    link, asset = helpers[lang, at_root]
     nav = [
         {"id": pid, "href": link(pid), "current": pid == page_id}
         for pid, spec in blueprint.manifest.pages.items()

@@ -92,8 +92,10 @@ class TickingCodeGenerator(CodeGenerator):
 
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         super().visit_Template(node, frame)
-        references = tuple(meta.find_referenced_templates(node))
-        remember_names(self.environment, self.name, self.__dict__.get("names_read", ()), references)
+        if self.name is not None:  # a template from a string is never imported by name
+            references = tuple(meta.find_referenced_templates(node))
+            names = self.__dict__.get("names_read", ())
+            remember_names(self.environment, self.name, names, references)
 
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
         target = node.node

@@ -137,15 +137,11 @@ def context_names(template: jinja2.Template) -> tuple[str, ...] | None:
 
 
 def remember_names(
-    env: jinja2.Environment,
-    name: str | None,
-    names: Iterable[str],
-    references: tuple[str | None, ...],
+    env: jinja2.Environment, name: str, names: Iterable[str], references: tuple[str | None, ...]
 ) -> None:
     """What compiling template `name` found: the names it reads from its context and
     the templates it references (None: one named by a variable)."""
-    if name is not None:
-        env.__dict__.setdefault(_NAMES, {})[name] = (frozenset(names), references)
+    env.__dict__.setdefault(_NAMES, {})[name] = (frozenset(names), references)
 
 
 def _names_and_references(
