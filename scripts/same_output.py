@@ -8,8 +8,9 @@ must keep outputs byte-identical are checked with it.
     python scripts/same_output.py /tmp/out-before /tmp/out-after
 
 Compares every live file of `sites/` and `emails/` (through each nation's link to its
-release; the release folders themselves are named by time), then exits 1 on the first
-difference listed, 0 when both trees hold the same files with the same bytes.
+release; the release folders themselves are named by time), and with `--private` the
+supporter lists too (only paths are printed, never their content), then exits 1 on the
+first difference listed, 0 when both trees hold the same files with the same bytes.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import sys
 from pathlib import Path
 
 AREAS = ("sites", "emails")
+PRIVATE = "private"
 
 
-def live_files(out: Path) -> dict[str, str]:
+def live_files(out: Path, areas: tuple[str, ...] = AREAS) -> dict[str, str]:
     """`area/slug/path` -> sha256 of every published file, releases left out."""
     digests = {}
-    for area in AREAS:
+    for area in areas:
         root = out / area
         for nation in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
             for path in sorted(p for p in nation.rglob("*") if p.is_file()):
@@ -47,15 +49,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
+    parser.add_argument("--private", action="store_true", help="compare the lists too")
     args = parser.parse_args()
-    before, after = live_files(args.before), live_files(args.after)
+    areas = (*AREAS, PRIVATE) if args.private else AREAS
+    before, after = live_files(args.before, areas), live_files(args.after, areas)
     found = differences(before, after)
     for line in found[:50]:
         print(line)
     if found:
         print(f"{len(found)} differences", file=sys.stderr)
         sys.exit(1)
-    print(f"same output: {len(after)} files in {', '.join(AREAS)}")
+    print(f"same output: {len(after)} files in {', '.join(areas)}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ and after it (`tail`), by rank (the row's place in id order). A nation's file is
 ranks' pieces joined in C, with the tags cell of each distinct tag set among its rows
 made once per nation: a row's own tags, then the nation's shared tags, which differ by
 level. Bytes are those the safe writer makes row by row (tests/test_supporters_compose.py).
+
+Lines, tag keys, flags and ranks are numpy arrays (lines as objects: the bytes
+themselves), so that picking a nation's rows, interleaving their pieces and selecting a
+segment's rows are each one vectorised step instead of a Python-level map per row and
+per file: composing the sample network's 246 MB took half the time it did with lists.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
 from operator import itemgetter
+
+import numpy as np
+import numpy.typing as npt
 
 from ..csvsafe import (
     PHONE_COLUMNS,
@@ -35,6 +43,9 @@ from .records import TAG_SEPARATOR, Ledger
 from .segment import Segmentation
 
 Pieces = list[bytes | None]  # by rank; None for a row the layout never lists
+Objects = npt.NDArray[np.object_]  # Pieces as an array: bytes or None
+Ranks = npt.NDArray[np.intp]  # places in id order, ascending
+Flags = npt.NDArray[np.bool_]  # by rank: True for a row listed
 
 
 @dataclass
@@ -43,9 +54,9 @@ class _Lines:
 
     header: bytes
     has_tags: bool
-    head: Pieces  # the whole line when the layout has no tags cell
-    tail: Pieces | None  # None: the tags cell ends the line, or there is none
-    tag_keys: list[int] | None  # own keys when some rows hold a CR (quoted tags cell)
+    head: Objects  # the whole line when the layout has no tags cell
+    tail: Objects | None  # None: the tags cell ends the line, or there is none
+    tag_keys: Ranks | None  # own keys when some rows hold a CR (quoted tags cell)
 
 
 class EncodedRows:
@@ -55,16 +66,17 @@ class EncodedRows:
         """`data`: the rows sorted by id (a rank is a place in it) as columns; `quote_tags`:
         every tags cell holds a CR (a shared tag does), so such lines are quoted whole.
         Only columns are kept: the caller may let go of the rows themselves."""
-        self.blocked, self.flags = data.blocked, data.flags
+        self._blocked = _flags(data.blocked)
+        self._listed = {name: _flags(flags) for name, flags in data.flags.items()}
         self._tag_sets: list[tuple[tuple[str, ...], bool]] = []  # key -> (tags, quoted)
         self._known: dict[tuple[tuple[str, ...], bool], int] = {}
-        self.tag_keys = self._keys(data.columns["tags"], False)
+        self.tag_keys: Ranks = np.array(self._keys(data.columns["tags"], False), dtype=np.intp)
         self._quote_tags = quote_tags
         self._plain: dict[tuple[str, bool], bool] = {}  # (column, phone) -> all_plain
         self._lines = {name: self._encode(layout, data) for name, layout in LAYOUTS.items()}
 
     def compose(
-        self, ranks: Sequence[int], tags: Sequence[str], segments: Sequence[str],
+        self, ranks: Ranks, tags: Sequence[str], segments: Sequence[str],
         dialers: Sequence[str],
     ) -> Exports:  # fmt: skip
         """The files of the list made of `ranks` (ascending), with the shared `tags`."""
@@ -80,33 +92,33 @@ class EncodedRows:
         counts: dict[str, int] = {}
         for name in ("supporters", *segments, *dialers):
             spec = FILES[name]
-            listed = ranks if spec.rows is None else _select(ranks, self.flags[spec.rows])
+            listed = ranks if spec.rows is None else ranks[self._listed[spec.rows][ranks]]
             files[f"{name}.csv"] = self._file(self._lines[spec.layout], listed, cells)
             counts[name] = len(listed)
-        counts["do_not_contact"] = sum(map(self.blocked.__getitem__, ranks))
+        counts["do_not_contact"] = int(np.count_nonzero(self._blocked[ranks]))
         return Exports(files=files, counts=counts)
 
-    def _file(self, lines: _Lines, ranks: Sequence[int], cells: dict[bool, Pieces]) -> bytes:
-        heads = map(lines.head.__getitem__, ranks)
+    def _file(self, lines: _Lines, ranks: Ranks, cells: dict[bool, Objects]) -> bytes:
+        """The header, then each rank's head, tags cell and tail, interleaved."""
         if not lines.has_tags:
-            return lines.header + b"".join(heads)  # type: ignore[arg-type]
-        keys = lines.tag_keys or self.tag_keys
+            return lines.header + b"".join(lines.head[ranks].tolist())
+        keys = self.tag_keys if lines.tag_keys is None else lines.tag_keys
         step = 2 if lines.tail is None else 3
-        pieces: Pieces = [None] * (step * len(ranks))
-        pieces[0::step] = heads
-        pieces[1::step] = map(cells[lines.tail is None].__getitem__, map(keys.__getitem__, ranks))
+        pieces = np.empty(step * len(ranks), dtype=object)
+        pieces[0::step] = lines.head[ranks]
+        pieces[1::step] = cells[lines.tail is None][keys[ranks]]
         if lines.tail is not None:
-            pieces[2::step] = map(lines.tail.__getitem__, ranks)
-        return lines.header + b"".join(pieces)  # type: ignore[arg-type]
+            pieces[2::step] = lines.tail[ranks]
+        return lines.header + b"".join(pieces.tolist())
 
-    def _tag_cells(self, ranks: Sequence[int], shared: tuple[str, ...]) -> dict[bool, Pieces]:
+    def _tag_cells(self, ranks: Ranks, shared: tuple[str, ...]) -> dict[bool, Objects]:
         """Per tag key among `ranks`: the tags cell then `,` (False) or the line end (True)."""
-        middle: Pieces = [None] * len(self._tag_sets)
-        last: Pieces = [None] * len(self._tag_sets)
-        present = set(map(self.tag_keys.__getitem__, ranks))
+        middle = np.full(len(self._tag_sets), None, dtype=object)
+        last = np.full(len(self._tag_sets), None, dtype=object)
+        present = set(np.unique(self.tag_keys[ranks]).tolist())
         for lines in self._lines.values():
             if lines.tag_keys is not None:
-                present.update(map(lines.tag_keys.__getitem__, ranks))
+                present.update(np.unique(lines.tag_keys[ranks]).tolist())
         for key in present:
             tags, quoted = self._tag_sets[key]
             cell = exact_cell(TAG_SEPARATOR.join(dict.fromkeys((*tags, *shared))), quote_all=quoted)
@@ -157,9 +169,9 @@ class EncodedRows:
         return _Lines(
             header=csv_bytes(layout.header, ())[0],
             has_tags=layout.tags_at is not None,
-            head=_scatter(head, flags),
-            tail=None if tail is None else _scatter(tail, flags),
-            tag_keys=None if tag_keys is None else _scatter_keys(tag_keys, flags, self.tag_keys),
+            head=_by_rank(head, flags),
+            tail=None if tail is None else _by_rank(tail, flags),
+            tag_keys=None if tag_keys is None else _keys_by_rank(tag_keys, flags, self.tag_keys),
         )
 
     def _cells(
@@ -202,23 +214,35 @@ def _joined(columns: Sequence[Sequence[str]], end: str) -> Pieces:
     return list(map(str.encode, map(str.__add__, joined, repeat(end))))
 
 
-def _scatter(compact: Pieces, flags: bytes | None) -> Pieces:
+def _flags(flags: bytes) -> Flags:
+    """One 0/1 byte per row (ExportColumns' flags) as booleans, without a copy."""
+    return np.frombuffer(flags, dtype=np.uint8).view(np.bool_)
+
+
+def _objects(pieces: Pieces) -> Objects:
+    """`pieces` as an object array: the same bytes objects (numpy would otherwise
+    read a list of bytes as fixed-width strings)."""
+    array = np.empty(len(pieces), dtype=object)
+    array[:] = pieces
+    return array
+
+
+def _by_rank(compact: Pieces, flags: bytes | None) -> Objects:
     """Lines of the flagged rows placed at their ranks, None elsewhere."""
     if flags is None:
-        return compact
-    lines = iter(compact)
-    return [next(lines) if flag else None for flag in flags]
+        return _objects(compact)
+    lines = np.full(len(flags), None, dtype=object)
+    lines[_flags(flags)] = _objects(compact)
+    return lines
 
 
-def _scatter_keys(compact: list[int], flags: bytes | None, default: list[int]) -> list[int]:
+def _keys_by_rank(compact: list[int], flags: bytes | None, default: Ranks) -> Ranks:
+    """The flagged rows' own tag keys at their ranks, `default`'s elsewhere."""
     if flags is None:
-        return compact
-    keys = iter(compact)
-    return [next(keys) if flag else key for flag, key in zip(flags, default, strict=True)]
-
-
-def _select(ranks: Sequence[int], flags: bytes) -> list[int]:
-    return list(compress(ranks, map(flags.__getitem__, ranks)))
+        return np.array(compact, dtype=np.intp)
+    keys = default.copy()
+    keys[_flags(flags)] = compact
+    return keys
 
 
 class NetworkLists:
@@ -237,9 +261,8 @@ class NetworkLists:
         flat = list(chain.from_iterable(map(segmentation.buckets.__getitem__, keys)))
         ids = list(map(itemgetter(0), flat))
         order = sorted(range(len(flat)), key=ids.__getitem__)
-        rank = [0] * len(flat)
-        for position, index in enumerate(order):
-            rank[index] = position
+        rank = np.empty(len(flat), dtype=np.intp)
+        rank[order] = np.arange(len(flat))
         sizes = [len(segmentation.buckets[key]) for key in keys]
         data = ExportColumns(list(map(flat.__getitem__, order)), ledger)
         del flat, ids, order
@@ -247,17 +270,19 @@ class NetworkLists:
             segmentation.release_rows()
         self.encoded = EncodedRows(data)
         del data
-        self._ranks: dict[str, list[int]] = {}
+        self._ranks: dict[str, Ranks] = {}
         start = 0
         for key, size in zip(keys, sizes, strict=True):
-            self._ranks[key] = sorted(rank[start : start + size])
+            self._ranks[key] = np.sort(rank[start : start + size])
             start += size
         self._coverage = segmentation.index.coverage
 
-    def ranks(self, slug: str) -> list[int]:
+    def ranks(self, slug: str) -> Ranks:
         """Ranks of the nation's rows, ascending: its buckets' sorted runs, merged."""
-        buckets = map(self._ranks.__getitem__, self._coverage.get(slug, ()))
-        return sorted(chain.from_iterable(buckets))
+        buckets = [self._ranks[key] for key in self._coverage.get(slug, ())]
+        if not buckets:
+            return np.empty(0, dtype=np.intp)
+        return np.sort(np.concatenate(buckets), kind="stable")  # a merge of sorted runs
 
     def exports(
         self, slug: str, tags: Sequence[str], segments: Sequence[str], dialers: Sequence[str]

@@ -191,6 +191,8 @@ def render_exports(
     """Render the private files of one list of rows; `tags` is the nation's all_tags.
 
     For a whole network, `encoded.NetworkLists` encodes each row once for every nation."""
+    import numpy as np
+
     from .encoded import EncodedRows  # these build on this module's definitions
     from .exportcolumns import ExportColumns
 
@@ -198,7 +200,7 @@ def render_exports(
     ordered = sorted(rows, key=attrgetter("id"))
     quoted = any("\r" in tag for tag in tags)  # every line with a tags cell quoted whole
     encoded = EncodedRows(ExportColumns(ordered, ledger), quote_tags=quoted)
-    return encoded.compose(range(len(ordered)), tags, segments, dialers)
+    return encoded.compose(np.arange(len(ordered)), tags, segments, dialers)
 
 
 def check_names(slug: str, segments: Sequence[str], dialers: Sequence[str]) -> None:
