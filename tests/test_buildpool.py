@@ -72,6 +72,38 @@ def test_pages_are_rendered_ahead_while_the_export_is_read_and_lists_made_here(
     assert builds["s1"].counts["supporters"] > 0
 
 
+def test_nations_sure_to_be_built_are_rendered_while_the_triage_reads_the_rows(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the triage (which reads the rows to fingerprint), the workers already
+    render the nations it cannot settle; each build gets its fingerprint when taken."""
+    monkeypatch.setattr(buildpool, "MIN_FOR_PROCESSES", 2)
+    network = load(project)
+    builder = make_builder(project, network)
+    audience = builder.audience
+    assert isinstance(audience, Audience)
+    pool = BuildPool(builder, processes=2)
+    renders: list[str] = []
+    render = pool._render
+    monkeypatch.setattr(pool, "_render", lambda n, f: (renders.append(n.slug), render(n, f))[1])
+    nations = list(network)
+    try:
+        pool.fork_before_reading(len(nations), certain=nations[:4])
+        deadline = time.monotonic() + 10
+        while len(renders) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(renders) == sorted(n.slug for n in nations[:4])  # before any triage
+        assert not audience.loaded
+        pool.start([(n, f"fp-{n.slug}") for n in nations], read_supporters=True)
+        builds = {n.slug: pool.build(n, f"fp-{n.slug}") for n in nations}
+    finally:
+        pool.close()
+    assert sorted(renders) == sorted(builds), "each nation rendered once"
+    assert all(build.fingerprint == f"fp-{slug}" for slug, build in builds.items())
+    first = network.nations[nations[0].slug]
+    assert builds[first.slug].files["private"] == builder.private_files(first)[0]
+
+
 def test_live_lists_are_reused_without_building_any(project: Project) -> None:
     network = load(project)
     builder = make_builder(project, network)

@@ -94,3 +94,26 @@ def test_stop_starts_no_more_renders_and_keeps_those_made() -> None:
     assert not stopper.is_alive() and sorted(renders.done) == ["n0", "n1"]
     assert ahead.take(items[1][0]) == ("build", "n1", "f1")
     assert ahead.take(items[5][0]) is None
+
+
+def test_an_order_extended_later_is_rendered_once_and_the_lanes_wait_for_it() -> None:
+    renders, items = Renders(), order(6)
+    ahead = RenderAhead(renders, items[:2], lanes=2, most=10, more=True)
+    wait_until(lambda: len(renders.done) == 2)
+    time.sleep(0.2)  # the order is used up, but more may come: the lanes wait
+    assert all(lane.is_alive() for lane in ahead._lanes)
+    assert ahead.take(items[3][0]) is None  # the caller renders it: never added after
+    ahead.extend([(items[1][0], "new"), *items[2:]])  # n1 is planned already
+    wait_until(lambda: len(renders.done) == 5)
+    ahead.stop()
+    assert sorted(renders.done) == ["n0", "n1", "n2", "n4", "n5"]
+    assert ahead.take(items[1][0]) == ("build", "n1", "f1")  # rendered once, as planned
+
+
+def test_stop_ends_lanes_waiting_for_more() -> None:
+    renders = Renders()
+    ahead = RenderAhead(renders, [], lanes=2, most=10, more=True)
+    stopper = threading.Thread(target=ahead.stop)
+    stopper.start()
+    stopper.join(5)
+    assert not stopper.is_alive() and renders.done == []

@@ -53,6 +53,9 @@ MIN_FOR_PROCESSES = 16  # below this many builds, forking costs more than it sav
 KILL_MARGIN_S = 10.0
 # Builds rendered ahead and not yet taken, at most (pages only: ~0.2 MB each).
 AHEAD_MOST = 128
+# The fingerprint a build rendered before the triage carries until it is taken (a
+# build's fingerprint is a label: nothing rendered depends on it).
+UNTRIAGED = "untriaged"
 
 # A nation's live private lists and their counts, or None when they cannot be read.
 LivePrivate = Callable[[], tuple[dict[str, bytes], dict[str, int]] | None]
@@ -133,21 +136,37 @@ class BuildPool:
         self._lists_error: Exception | None = None
         self._ahead: RenderAhead | None = None
 
-    def fork_before_reading(self, nations: int) -> None:
-        """Fork now when the triage will read the rows and `nations` may all need a build."""
+    def fork_before_reading(self, nations: int, certain: Sequence[Nation] = ()) -> None:
+        """Fork now when the triage will read the rows and `nations` may all need a build.
+
+        `certain`: the nations sure to be built whatever the triage finds (never
+        published, or forced), in the engine's order. Their pages do not depend on the
+        rows, so the workers render them while the triage reads the rows (a second or
+        more in which they stood idle); their fingerprints are set when taken."""
         if self._worth_forking(nations) and not self.builder.private_digests_known():
             self._workers = _Workers.fork(self.builder, self.processes)
+            if self._workers is not None and certain:
+                order = [(nation, UNTRIAGED) for nation in certain]
+                self._ahead = RenderAhead(
+                    self._render, order, self.processes, AHEAD_MOST, more=True
+                )
 
     def start(self, order: Sequence[tuple[Nation, str]], read_supporters: bool) -> BuildPool:
         """`order`: the builds to come, (nation, fingerprint) in the engine's order."""
         if self._workers is None and self._worth_forking(len(order)):
             self._workers = _Workers.fork(self.builder, self.processes)
-        if not read_supporters or not self.builder.has_private_source:
+        reading = read_supporters and self.builder.has_private_source
+        if self._ahead is not None:  # rendering since the fork: the rest of the order
+            self._ahead.extend(order if reading else ())
+            if not reading:  # no lists to wait for: the engine's threads render the rest
+                self._ahead.stop()
+        if not reading:
             return self
         if self._workers is None:
             self._prepare_lists()
         else:  # read in a thread, while the workers render pages ahead
-            self._ahead = RenderAhead(self._render, order, self.processes, AHEAD_MOST)
+            if self._ahead is None:
+                self._ahead = RenderAhead(self._render, order, self.processes, AHEAD_MOST)
             self._lists = threading.Thread(target=self._prepare_lists, name="lists")
             self._lists.start()
         return self
@@ -186,6 +205,8 @@ class BuildPool:
             build = self.builder.reassemble(nation, fingerprint, current)
         else:
             ahead = self._ahead.take(nation) if self._ahead is not None else None
+            if ahead is not None:
+                ahead.fingerprint = fingerprint  # rendered ahead, maybe before the triage
             build = ahead or self._render(nation, fingerprint)
         if reused is None:
             self._lists_ready()

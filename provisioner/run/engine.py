@@ -135,14 +135,13 @@ class Engine:
         self._budget = None if budget is None else budget_from(str(budget), len(nations))
         self._pool = BuildPool(self.builder, self.options.processes)
         try:
-            self._pool.fork_before_reading(len(nations))  # before the triage reads rows
+            self._known = self.state.deployed()
+            # Forked before the triage reads rows, rendering what it is sure to build.
+            self._pool.fork_before_reading(len(nations), self._in_order(self._certain(nations)))
             results = self._triage_all(nations)
             pending = [n for n in nations if results[n.slug].status == "pending"]
             must_read = any(n.slug not in self._reuse_private for n in pending)
-            canary, rest = pending[: self.options.canary], pending[self.options.canary :]
-            # Biggest first (HQ, regions, provinces carry the most supporters): the long
-            # builds start early instead of finishing last on an otherwise idle machine.
-            rest.sort(key=lambda n: len(n.coverage), reverse=True)
+            canary, rest = self._waves(pending)
             order = [  # what the workers may render ahead: not what is reassembled
                 (n, results[n.slug].fingerprint or "")
                 for n in (*canary, *rest)
@@ -157,9 +156,28 @@ class Engine:
             self._pool.close()
         return [results[n.slug] for n in nations]
 
+    def _waves(self, nations: Sequence[Nation]) -> tuple[list[Nation], list[Nation]]:
+        """The canary wave, then the rest, biggest first (HQ, regions, provinces carry
+        the most supporters): the long builds start early instead of finishing last on
+        an otherwise idle machine."""
+        canary = list(nations[: self.options.canary])
+        rest = sorted(nations[self.options.canary :], key=lambda n: len(n.coverage), reverse=True)
+        return canary, rest
+
+    def _in_order(self, nations: Sequence[Nation]) -> list[Nation]:
+        canary, rest = self._waves(nations)
+        return [*canary, *rest]
+
+    def _certain(self, nations: Sequence[Nation]) -> list[Nation]:
+        """The nations the triage cannot settle: never published here, or all (--force).
+        Only a triage failure (which the build would meet too) keeps one from a build."""
+        if self.options.force:
+            return list(nations)
+        return [n for n in nations if n.slug not in self._known]
+
     def _triage_all(self, nations: Sequence[Nation]) -> dict[str, NationResult]:
         """Every nation's result so far: those settled (unchanged, failed) recorded."""
-        known = self._known = self.state.deployed()
+        known = self._known
         results = {n.slug: self._triage(n, known.get(n.slug)) for n in nations}
         settled = [r for r in results.values() if r.status != "pending"]
         for _ in (r for r in settled if r.status == "failed"):
