@@ -276,6 +276,22 @@ def test_a_no_op_deploy_imports_neither_models_nor_templates_nor_clients(
     assert report["summary"]["unchanged"] == 3
 
 
+def test_a_page_edit_reuses_the_lists_without_loading_the_row_libraries(
+    cli: Invoke, project: Project
+) -> None:
+    """A deploy whose lists are all live and unchanged reads no rows: neither Arrow
+    (reading) nor numpy (composing) is imported, ~0.2 s of a one-page deploy."""
+    run(cli, project)
+    build_file_tree(project.root, {"nations/s1/overrides/pages/home.html.j2": CHANGED})
+    argv = ["provisioner", "deploy", "-q", "--spec", str(project.spec), "--out",
+            str(project.out), "--supporters", str(project.supporters)]  # fmt: skip
+    code = f"import sys\nsys.argv = {argv!r}\nfrom provisioner.cli import main\ntry:\n"
+    code += "    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code"
+    assert loaded_after(code) & {"numpy", "pyarrow"} == set()
+    report = json.loads((project.out / "reports" / "latest.json").read_text("utf-8"))
+    assert by_slug(report)["s1"]["status"] == "deployed"
+
+
 def test_lazily_imported_commands_still_work(cli: Invoke, tmp_path: Path) -> None:
     code, out, err = cli("intake", "pull", "--intake", tmp_path / "intake.db")
     assert code == 2 and "table" in err.lower(), out + err  # its module loaded, then asked

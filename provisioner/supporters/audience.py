@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.errors import InputError
 from provisioner.filestat import DigestMemo, file_digest
@@ -41,11 +41,13 @@ from provisioner.supporters import (
     render_quarantine,
     segment,
 )
-from provisioner.supporters.encoded import NetworkLists
 from provisioner.supporters.erasure import is_erased, raw_is_erased, read_erasures
 from provisioner.supporters.fingerprints import nation_digests
 from provisioner.supporters.records import Supporter
 from provisioner.supporters.web import from_submissions, reconcile, with_unsubscribes
+
+if TYPE_CHECKING:  # imported when the lists are made: numpy is not needed before
+    from provisioner.supporters.encoded import NetworkLists
 
 
 class DigestCache(DigestMemo, Protocol):
@@ -151,6 +153,8 @@ class Audience:
                 assert self._ingestion is not None
                 self._accepted = len(self._ingestion.rows)
                 self._ingestion.rows = []
+                from provisioner.supporters.encoded import NetworkLists
+
                 self._lists = NetworkLists(self._segmentation, self._ledger, release=True)
 
     def _load(self) -> None:
