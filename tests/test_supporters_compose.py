@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,39 @@ def test_mobile_flags_agree_with_is_mobile_number():
     phones = [p.format(i) for i in range(40) for p in PHONES] + ["", "+", "+999", "+324", "+33"]
     assert mobile_flags(phones) == [is_mobile_number(p) for p in phones]
     assert any(mobile_flags(phones)) and not all(mobile_flags(phones))
+
+
+def test_a_number_is_mobile_when_a_region_of_its_country_code_says_so():
+    """Each country code's mobile pattern is read from its own regions only: held to the
+    patterns of every supported region (+1 and +44 span many regions, +7 two)."""
+    import phonenumbers
+
+    every: dict[str, list[str]] = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.mobile and metadata.mobile.national_number_pattern:
+            pattern = metadata.mobile.national_number_pattern
+            every.setdefault(f"+{metadata.country_code}", []).append(f"(?:{pattern})")
+    reference = {prefix: re.compile("|".join(parts)) for prefix, parts in every.items()}
+
+    def expected(phone: str) -> bool:
+        return any(
+            (pattern := reference.get(phone[:length])) is not None
+            and pattern.fullmatch(phone, length) is not None
+            for length in (2, 3, 4)
+        )
+
+    pick = random.Random(7)
+    codes = ["+1", "+44", "+7", "+32", "+33", "+49", "+352", "+590", "+800", "+999"]
+    phones = [
+        pick.choice(codes) + "".join(pick.choice("0123456789") for _ in range(pick.randint(0, 12)))
+        for _ in range(20_000)
+    ]
+    phones += [p.format(i) for i in range(40) for p in PHONES]
+    found = [expected(phone) for phone in phones]
+    assert [is_mobile_number(phone) for phone in phones] == found
+    assert mobile_flags(phones) == found
+    assert 100 < sum(found) < len(phones) - 100
 
 
 CHAIN = ["eline-mertens", "anderlecht", "bruxelles-capitale", "hq"]  # postcode 1070
