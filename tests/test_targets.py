@@ -338,3 +338,24 @@ def test_the_local_target_reads_a_tree_as_rglob_finds_it(tmp_path: Path) -> None
     read = target.read_private("hq")
     assert read is not None and list(read) == by_path
     assert read["a/b/c.txt"] == b"a/b/c.txt"
+
+
+def test_unchanged_lists_stay_in_their_folder_and_changed_ones_replace_it(
+    tmp_path: Path,
+) -> None:
+    """A publish whose lists are the live ones keeps their folder (nothing linked anew
+    or deleted); new lists get a folder of their own and the old one is deleted."""
+    target = LocalTarget(tmp_path / "build")
+    lists = tmp_path / "build" / "private" / "liege"
+    first = target.publish(make_build("v1", "a")).release
+    folder = lists.resolve()
+    inode = (folder / "x.csv").stat().st_ino
+    second = target.publish(make_build("v2", "a")).release  # a page edit only
+    assert second not in (None, first) and target.current_release("liege") == second
+    assert lists.resolve() == folder and (folder / "x.csv").stat().st_ino == inode
+    assert (tmp_path / "build" / "sites" / "liege" / "index.html").read_text() == "<h1>v2</h1>"
+    assert target.live_manifest("liege") == make_build("v2", "a").manifest()
+    third = target.publish(make_build("v2", "b")).release  # new lists
+    assert third is not None and lists.resolve() != folder and not folder.exists()
+    assert (lists / "segments" / "volunteers.csv").read_bytes() == b"b"
+    assert sorted(p.name for p in lists.resolve().parent.iterdir()) == [lists.resolve().name]

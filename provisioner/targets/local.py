@@ -156,17 +156,36 @@ class LocalTarget(Target):
         if not result.changed_anything and self.current_release(slug) is not None:
             return result
         release = new_release_id(build.digest)
-        for area in AREAS:
+        kept = self._kept_in_place(build, live)
+        staged = [area for area in AREAS if area not in kept]
+        for area in staged:
             self._stage(area, build, release, live.area(area))
-        for area in AREAS:  # public last: private data is in place before the site points at it
+        for area in staged:  # public last: private data is in place before the site points at it
             if area != "sites":
                 self._switch(area, slug, release)
         self._switch("sites", slug, release)
         for area in CURRENT_ONLY_AREAS:
-            self._drop_old_lists(area, slug, release)
+            if area not in kept:
+                self._drop_old_lists(area, slug, release)
         self._prune_releases(slug, keep_also=release)
         result.release = release
         return result
+
+    def _kept_in_place(self, build: Build, live: Manifest) -> set[str]:
+        """The current-only areas (the lists) whose live files are the build's, byte for
+        byte: their live folder stays as it is, where a new one would hard-link every
+        file only to delete the old one (two system calls per list per nation, a tenth
+        of a stylesheet fix). They are not versioned, so no release needs its own."""
+        kept = set()
+        for area in CURRENT_ONLY_AREAS:
+            try:
+                target = os.readlink(self.out / area / build.slug)
+            except OSError:  # never published: staged as usual
+                continue
+            wanted = {path: build.sha256(area, path) for path in build.files[area]}
+            if Path(target).parts[:1] == (LIVE,) and live.area(area) == wanted:
+                kept.add(area)
+        return kept
 
     def live_manifest(self, slug: str) -> Manifest:
         """The live tree, hashed: the files themselves are the record of what is live."""
