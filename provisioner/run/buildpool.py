@@ -7,8 +7,9 @@ compiles each template once and shares everything else copy-on-write.
 
 Workers render pages and emails only. The supporter export is read, segmented and
 encoded once, here, and each nation's lists are composed here from those lines (cheap:
-0.76 s for the sample network's 246 MB); the workers render ahead meanwhile
-(renderahead.py). They are forked before anything reads the rows: a worker forked after
+0.55 s for the sample network's 246 MB, see encoded.py); the workers render ahead
+meanwhile (renderahead.py), from the triage on for the nations it cannot settle. They
+are forked before anything reads the rows: a worker forked after
 would keep every row this process later lets go (copy-on-write pages touched by
 reference counting), about 0.5 GB per worker at a million supporters.
 
