@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +72,30 @@ def test_totals_roll_up_to_the_sum_of_own_counts() -> None:
     by_level = {series["level"]: series["counts"] for series in view["levels"]}
     assert by_level["section"][-2] == 2 and by_level["region"][-1] == 1
     assert sum(by_level["section"]) == 7  # 4 + 1 for b, 2 for a1 (its 5 are 60 days old)
+
+
+def test_the_pages_compiled_template_is_kept_and_a_damaged_one_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """network.html's code kept in an output's template cache: the same page from it,
+    from a fresh compile, and from a cache file that was damaged (compiled again)."""
+    from provisioner.report import netview_html
+
+    records = [{"slug": "hq", "status": "deployed", "parent": None, "live_release": "r1"}]
+    released = {"hq": "2026-11-30T11:00:00+00:00"}
+    view = network_view(records, {"hq": "national"}, released, {}, [], now=NOW)
+    fresh = netview_html.render_network(view)
+    kept = tmp_path / ".cache" / "templates"
+    assert netview_html.render_network(view, kept) == fresh
+    files = [p for p in kept.rglob("*") if p.is_file()]
+    assert len(files) == 1 and netview_html.KIND in files[0].parts
+    netview_html._template.cache_clear()  # as a new process: the code is loaded
+    with monkeypatch.context() as patch:
+        patch.setattr("jinja2.Environment.compile", lambda *_a, **_k: 1 / 0)  # not compiled
+        assert netview_html.render_network(view, kept) == fresh
+    files[0].write_bytes(files[0].read_bytes()[:60] + b"garbage")
+    netview_html._template.cache_clear()
+    assert netview_html.render_network(view, kept) == fresh
 
 
 def submission(nation: str, kind: str, when: datetime, index: int) -> Submission:
