@@ -12,10 +12,13 @@ import random
 import threading
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from provisioner import geo
 from provisioner.supporters import COLUMNS, arrowcsv, read_supporters
+from provisioner.supporters.columns import Encoded
 from provisioner.supporters.csvfile import open_table
 from provisioner.supporters.generate import generate
 from provisioner.supporters.ingest import _positions, _validator
@@ -285,4 +288,44 @@ def test_leaving_the_batches_early_ends_their_thread(
     first = next(iter(batches))
     assert first.first == 0 and any(t.name == "arrow-batches" for t in threading.enumerate())
     batches.close()  # type: ignore[attr-defined]  # the reader stops after one batch
-    assert not any(t.name == "arrow-batches" for t in threading.enumerate())
+    names = [t.name for t in threading.enumerate()]
+    assert not any(name.startswith(("arrow-batches", "arrow-scan")) for name in names)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_values_carried_from_batch_to_batch_read_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """A column's distinct values are carried across batches (`_Vocabulary`), forgotten
+    past a size, or handed over as they are when few: the file reads as the csv module
+    reads it whichever way each batch went."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(arrowcsv, "BLOCK_BYTES", 4096)  # a batch every 30 records or so
+    monkeypatch.setattr(arrowcsv, "FEW_VALUES", rng.choice([0, 2, 4]))
+    monkeypatch.setattr(arrowcsv, "VOCABULARY_MAX", rng.choice([1, 4, 1 << 15]))
+    records = [",".join(COLUMNS[:-1])]
+    for number in range(600):
+        row = {"id": f"S{number}" if rng.random() < 0.97 else f"S{number // 2}"}
+        row |= {c: rng.choice(CHOICES[c]) for c in CHOICES if c != "area" and rng.random() < 0.4}
+        records.append(",".join(_cell({**VALID, **row}.get(c, ""), ",", rng) for c in COLUMNS[:-1]))
+    path = tmp_path / "supporters.csv"
+    path.write_text("\n".join(records) + "\n", encoding="utf-8")
+    assert_alike(path, arrow=True)
+
+
+def test_a_vocabulary_keeps_each_value_and_its_code_from_batch_to_batch() -> None:
+    vocabulary = arrowcsv._Vocabulary()
+    first = vocabulary.encode(pa.array(["b", "a", "b"]).dictionary_encode())
+    second = vocabulary.encode(pa.array(["c", "a", "a"]).dictionary_encode())
+    assert list(first) == ["b", "a", "b"] and list(second) == ["c", "a", "a"]
+    assert list(second.indices) == [2, 1, 1]  # "a" keeps its code, "c" comes after "b"
+    assert second[1] is first[1]  # the same string: the validator's memo finds it at once
+    assert first.values == ["b", "a"]  # the list handed out with a batch is never grown
+
+
+def test_an_encoded_column_expands_to_the_very_objects_validated() -> None:
+    tags = ("a", "b")
+    column = Encoded(["a,b", ""], np.array([0, 1, 0], dtype=np.int32))
+    expanded = column.expand([tags, ()])
+    assert expanded == [tags, (), tags] and expanded[0] is tags and expanded[2] is tags
+    assert column.rows_in([0]) == [0, 2] and column.rows_in([1]) == [1]

@@ -24,11 +24,15 @@ import contextlib
 import csv
 import queue
 import threading
+from collections import defaultdict
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -46,6 +50,14 @@ AHEAD = 2  # batches made ahead of the one being validated (each ~10,000 rows)
 # more than it saves.
 UNIQUE_COLUMNS = frozenset({"id", "phone", "email"})
 DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+# A column's distinct values are carried from batch to batch (`_Vocabulary`) up to this
+# many; a column with more (surnames in a national file) starts afresh past it, so that
+# no batch costs much more than its own distinct values would.
+VOCABULARY_MAX = 1 << 15
+# A batch whose column holds this many distinct values or fewer (consents, languages,
+# levels) hands them over as they are: each call of an Arrow kernel leaves the GIL and
+# waits to take it back from the validating thread, which costs more than it saves.
+FEW_VALUES = 64
 
 
 class NotForArrow(Exception):
@@ -131,23 +143,29 @@ def _ahead(batches: Generator[Batch, None, None]) -> Iterator[Batch]:
 
 
 def _batches(path: Path, layout: Layout) -> Generator[Batch, None, None]:
-    lines = _plain_lines(path)
-    if lines is None:
-        raise NotForArrow
     first = 0
-    try:
-        with pa.OSFile(str(path)) as source, _reader(source, layout) as reader:
-            for batch in reader:
-                if not _fields_within_limit(batch):
-                    raise NotForArrow
-                yield Batch(first, _columns(batch, layout), batch, _canonical(batch, layout))
-                first += batch.num_rows
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
-        raise NotForArrow from error  # not UTF-8, a record of another width, no record...
-    finally:
-        pa.default_memory_pool().release_unused()  # 35 MB kept by the allocator at 1M rows
-    if first + 1 != lines:
-        raise NotForArrow  # a record over several lines, or a blank line Arrow skipped
+    vocabularies: dict[str, _Vocabulary] = defaultdict(_Vocabulary)  # column -> its values
+    # The byte scan runs beside the parser, not before it: its verdict is needed at the
+    # end only, and without the GIL (numpy) it delays neither the parser nor the reader
+    # of the first batch (0.1 s at a million rows, all of it waited for before).
+    with ThreadPoolExecutor(1, thread_name_prefix="arrow-scan") as scanner:
+        lines = scanner.submit(_plain_lines, path)
+        try:
+            with pa.OSFile(str(path)) as source, _reader(source, layout) as reader:
+                for batch in reader:
+                    if not _fields_within_limit(batch) or _scanned_not_plain(lines):
+                        raise NotForArrow
+                    columns = _columns(batch, layout, vocabularies)
+                    yield Batch(first, columns, batch, _canonical(batch, layout))
+                    first += batch.num_rows
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
+            raise NotForArrow from error  # not UTF-8, a record of another width, no record...
+        finally:
+            pa.default_memory_pool().release_unused()  # 35 MB kept by the allocator at 1M rows
+        if lines.result() is None:
+            raise NotForArrow  # a NUL byte or a lone carriage return
+        if first + 1 != lines.result():
+            raise NotForArrow  # a record over several lines, or a blank line Arrow skipped
 
 
 def _canonical(batch: pa.RecordBatch, layout: Layout) -> frozenset[str]:
@@ -170,6 +188,11 @@ def _canonical(batch: pa.RecordBatch, layout: Layout) -> frozenset[str]:
     return frozenset(proved)
 
 
+def _scanned_not_plain(lines: Future[int | None]) -> bool:
+    """True once the byte scan has ruled the file out (no batch more is made then)."""
+    return lines.done() and lines.result() is None
+
+
 def _plain_lines(path: Path) -> int | None:
     """Physical lines of the file, or None when a byte rules the fast path out."""
     newlines = 0
@@ -182,7 +205,7 @@ def _plain_lines(path: Path) -> int | None:
             block = carried + block
             if b"\r" in block and _lone_carriage_return(block):
                 return None
-            newlines += block.count(b"\n")
+            newlines += _count(_bytes_of(block) == _LF)
             carried = block[len(block.rstrip(b"\r")) :]
             last = block[-1:]
     if carried:
@@ -192,7 +215,23 @@ def _plain_lines(path: Path) -> int | None:
 
 def _lone_carriage_return(block: bytes) -> bool:
     """True when a \r is not followed by \n (one ending the block is judged next time)."""
-    return block.rstrip(b"\r").count(b"\r") != block.count(b"\r\n")
+    data = _bytes_of(block)
+    returns = data == _CR
+    ending = len(block) - len(block.rstrip(b"\r"))
+    return _count(returns) - ending != _count(returns[:-1] & (data[1:] == _LF))
+
+
+# The scan counts bytes with numpy, which leaves the GIL while it compares (bytes.count
+# holds it: 64 ms of the validating thread's time at a million rows).
+_CR, _LF = ord("\r"), ord("\n")
+
+
+def _bytes_of(block: bytes) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(block, dtype=np.uint8)
+
+
+def _count(flags: npt.NDArray[np.bool_]) -> int:
+    return int(np.count_nonzero(flags))
 
 
 def _reader(source: pa.NativeFile, layout: Layout) -> pcsv.CSVStreamingReader:
@@ -237,6 +276,8 @@ def _fields_within_limit(batch: pa.RecordBatch) -> bool:
     limit = csv.field_size_limit()
     for array in batch.columns:
         column = array.dictionary if pa.types.is_dictionary(array.type) else array
+        if _data_bytes(column) <= limit:
+            continue  # no field is longer than all of its column's bytes: no kernel to call
         longest = pc.max(pc.binary_length(column)).as_py()  # bytes: at least the characters
         if longest is not None and longest > limit:
             longest = pc.max(pc.utf8_length(column)).as_py()
@@ -245,22 +286,66 @@ def _fields_within_limit(batch: pa.RecordBatch) -> bool:
     return True
 
 
-def _columns(batch: pa.RecordBatch, layout: Layout) -> list[Sequence[str]]:
+def _data_bytes(array: pa.Array) -> int:
+    """The size of a string array's data buffer: at least the bytes of its longest value."""
+    data = array.buffers()[2]
+    return 0 if data is None else int(data.size)
+
+
+def _columns(
+    batch: pa.RecordBatch, layout: Layout, vocabularies: dict[str, _Vocabulary]
+) -> list[Sequence[str]]:
     # Positions name the columns present: absent optional ones end COLUMNS.
-    named = zip(layout.positions, COLUMNS, strict=False)
-    columns = [_column(batch.column(position), name) for position, name in named]
-    columns += [Encoded([""], [0] * batch.num_rows)] * (len(COLUMNS) - len(columns))
+    columns: list[Sequence[str]] = []
+    for position, name in zip(layout.positions, COLUMNS, strict=False):
+        array = batch.column(position)
+        if name in UNIQUE_COLUMNS:
+            columns.append(list(array.to_pylist()))
+        elif len(array.dictionary) <= FEW_VALUES:  # as cheap as it is: no kernel to call
+            columns.append(Encoded(array.dictionary.to_pylist(), _int32s(array.indices)))
+        else:
+            columns.append(vocabularies[name].encode(array))
+    absent = Encoded([""], np.zeros(batch.num_rows, dtype=np.int32))
+    columns += [absent] * (len(COLUMNS) - len(columns))
     return columns
 
 
-def _column(array: pa.Array, name: str) -> Sequence[str]:
-    if name in UNIQUE_COLUMNS:
-        return list(array.to_pylist())
-    return Encoded(array.dictionary.to_pylist(), _int32s(array.indices))
+class _Vocabulary:
+    """One column's distinct values across batches: each keeps its code, and its Python
+    string, from one batch to the next.
+
+    Arrow gives each batch a dictionary of its own: each batch's distinct values used to
+    be made into new Python strings and looked up again in the validator's memos, about
+    as many values as rows in all (a batch of 13,500 rows holds some 2,500 dates in each
+    date column). Carried over, a batch brings only the values never seen before, found
+    by Arrow (`index_in`, without the GIL); the validator's lookups of the others find
+    the very string objects of its memos' keys, hashed already."""
+
+    def __init__(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        self._known = pa.array([], pa.string())  # the values, as Arrow strings
+        self.values: list[str] = []  # the same values, as Python strings
+
+    def encode(self, array: pa.DictionaryArray) -> Encoded:
+        """The column of one batch, its indices now into `values` (as grown by it)."""
+        if len(self.values) > VOCABULARY_MAX:
+            self._forget()  # so many values that carrying them would cost each batch more
+        dictionary = array.dictionary
+        codes = pc.fill_null(pc.index_in(dictionary, value_set=self._known), -1)
+        codes = codes.to_numpy(zero_copy_only=False, writable=True)  # dictionary -> values
+        new = np.flatnonzero(codes < 0)
+        if len(new):
+            added = dictionary.take(pa.array(new))
+            codes[new] = np.arange(len(self.values), len(self.values) + len(new))
+            self._known = pa.concat_arrays([self._known, added])
+            # A new list, never this one grown: the batch handed out before reads it.
+            self.values = self.values + added.to_pylist()
+        return Encoded(self.values, codes.take(_int32s(array.indices)))
 
 
-def _int32s(array: pa.Array) -> Sequence[int]:
-    """The values of an int32 array without nulls, read in place (no list of ints)."""
+def _int32s(array: pa.Array) -> npt.NDArray[np.int32]:
+    """The values of an int32 array without nulls, read in place (no copy)."""
     assert array.type == pa.int32() and array.null_count == 0
-    data = memoryview(array.buffers()[1]).cast("i")
-    return data[array.offset : array.offset + len(array)]
+    return array.to_numpy(zero_copy_only=True)
