@@ -15,6 +15,7 @@ from provisioner.errors import TemplateError
 from provisioner.render.blueprints import Catalog
 from provisioner.render.build import Builder
 from provisioner.render.codecache import code_version
+from provisioner.report import netview_html
 from provisioner.spec.load import load_network
 
 NATIONS = [nation("hq"), nation("liege", "hq")]
@@ -108,7 +109,8 @@ def test_a_deploy_keeps_its_code_in_the_output_folder(root: Path) -> None:
         done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
     kept = root / "out" / ".cache" / "templates" / code_version()
-    assert {p.name for p in kept.iterdir()} == {"blueprint", "sandboxed"}
+    # The network view's template too (report/netview_html.py), under its own options.
+    assert {p.name for p in kept.iterdir()} == {"blueprint", "sandboxed", netview_html.KIND}
 
 
 def test_a_reading_builder_loads_kept_code_and_writes_none(root: Path, compiles: list[str]) -> None:

@@ -24,6 +24,7 @@ from provisioner.run.plan import PlannedNation, plan
 from provisioner.run.project import Project, new_run_id
 from provisioner.run.shard import Shard, run_scope
 from provisioner.run.state import State
+from provisioner.spec import parsememo
 from provisioner.spec.load import load_network
 from provisioner.spec.network import Nation, Network
 from provisioner.supporters import write_private_file
@@ -34,10 +35,20 @@ from provisioner.targets.base import Target
 
 
 def load(project: Project, keep: bool = False) -> Network:
-    """The validated network; `keep`: language tags found valid are kept in the output
-    folder for the next run (langtags.py; only `deploy` writes there)."""
-    memo = project.language_tags if keep else None
-    return load_network(project.spec, project.blueprints_dir, memo)
+    """The validated network; `keep`: language tags found valid and the parsed spec are
+    kept in the output folder for the next run (langtags.py, parsememo.py; only `deploy`
+    writes there, once it holds its lock: `save_memos`)."""
+    if not keep:
+        return load_network(project.spec, project.blueprints_dir)
+    return load_network(
+        project.spec, project.blueprints_dir, project.language_tags, project.parsed_spec
+    )
+
+
+def save_memos(project: Project) -> None:
+    """What `load(keep=True)` found, written for the next run (this one writes output)."""
+    langtags.save(project.language_tags)
+    parsememo.save(project.parsed_spec)
 
 
 def select(network: Network, only: Sequence[str], shard: Shard | None = None) -> list[Nation]:
@@ -102,7 +113,7 @@ def deploy(
         project.target, project.out, jobs=options.jobs, keep_releases=options.keep_releases
     )
     with deploy_lock(project.out / ".deploy.lock", "deploy"):
-        langtags.save(project.language_tags)  # now that this run writes its output
+        save_memos(project)  # now that this run writes its output
         state = State(project.out / "state.db")
         if isinstance(builder.audience, Audience):
             builder.audience.cache = state  # per-nation digests: a no-op parses nothing

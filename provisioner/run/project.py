@@ -72,6 +72,11 @@ class Project:
         return self.out / ".cache" / "templates"
 
     @property
+    def parsed_spec(self) -> Path:
+        """nations.yaml as a deploy parsed it, kept for the next (spec/parsememo.py)."""
+        return self.out / ".cache" / "spec.marshal"
+
+    @property
     def language_tags(self) -> Path:
         """Language tags a deploy found valid, kept for the next (langtags.py)."""
         return self.out / ".cache" / "language-tags.json"

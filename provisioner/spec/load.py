@@ -20,8 +20,9 @@ from provisioner.render.blueprints import Catalog
 from provisioner.render.strings import network_folder_problems
 from provisioner.spec.models import NationEntry, NetworkInfo, SpecFile
 from provisioner.spec.network import Network, resolve
+from provisioner.spec.parsememo import load_kept
 from provisioner.spec.textcheck import text_problems
-from provisioner.spec.yamlsource import Loc, YamlSource, deep_merge, load_yaml
+from provisioner.spec.yamlsource import Loc, YamlSource, deep_merge
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -30,11 +31,15 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def load_network(
-    spec_path: Path, blueprints_dir: Path | None = None, tags_memo: Path | None = None
+    spec_path: Path,
+    blueprints_dir: Path | None = None,
+    tags_memo: Path | None = None,
+    parse_memo: Path | None = None,
 ) -> Network:
     """Parse, validate and resolve nations.yaml; raise SpecError listing every problem.
-    `tags_memo`: where language tags found valid are kept between runs (langtags.py)."""
-    source = load_yaml(spec_path, display_name=str(spec_path))
+    `tags_memo`: where language tags found valid are kept between runs (langtags.py);
+    `parse_memo`: where the parsed file is kept between runs (parsememo.py)."""
+    source = load_kept(spec_path, str(spec_path), parse_memo)
     catalog = Catalog(blueprints_dir or spec_path.parent / "blueprints")
     checker = _Checker(source, catalog, spec_path.parent, tags_memo)
     network = checker.run()
