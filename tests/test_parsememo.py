@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 from helpers import mini_blueprints, nation, write_spec
 
 from provisioner import filestat
+from provisioner.errors import SpecError
 from provisioner.run.deploy import Options, Project, deploy
 from provisioner.spec import parsememo, yamlsource
 from provisioner.spec.yamlsource import load_yaml
@@ -91,19 +90,17 @@ def test_a_racy_file_a_date_or_a_damaged_memo_is_parsed_every_time(
     assert parses == [fresh, dated, spec, spec]
 
 
-def test_deploy_keeps_the_parse_and_validate_writes_nothing(
+def test_a_deploy_keeps_the_parse_and_a_refused_one_writes_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mini_blueprints(tmp_path)
     spec = write_spec(tmp_path, [nation("hq"), nation("s1", "hq")])
     wait_a_while(monkeypatch)
     project = Project(spec=spec, out=tmp_path / "build")
-    done = subprocess.run(
-        [sys.executable, "-m", "provisioner", "validate", "--spec", str(spec)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert not (tmp_path / "build").exists()
     deploy(project, Options(processes=1))
-    assert project.parsed_spec.is_file()
+    kept = project.parsed_spec.read_bytes()
+    write_spec(tmp_path, [nation("hq"), nation("s1", "hq", colour="red")])  # unknown key
+    wait_a_while(monkeypatch)
+    with pytest.raises(SpecError):
+        deploy(project, Options(processes=1))
+    assert project.parsed_spec.read_bytes() == kept  # refused: nothing written
