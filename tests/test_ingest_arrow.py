@@ -329,3 +329,28 @@ def test_an_encoded_column_expands_to_the_very_objects_validated() -> None:
     expanded = column.expand([tags, ()])
     assert expanded == [tags, (), tags] and expanded[0] is tags and expanded[2] is tags
     assert column.rows_in([0]) == [0, 2] and column.rows_in([1]) == [1]
+
+
+@pytest.mark.parametrize(
+    ("ids", "proved"),
+    [
+        (["S1", "S2", "a-9"], True),
+        (["S1", "S2", "S1"], False),  # a duplicate: the rows are compared after the batches
+        (["S1", "S2", " S1"], False),  # stripped, " S1" is S1: only trimmed ids prove
+        (["S1", "S2-"], False),
+        (["S1", ""], False),
+    ],
+)
+def test_distinct_ids_are_proved_for_the_whole_file_only_when_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: list[str], proved: bool
+) -> None:
+    monkeypatch.setattr(arrowcsv, "BLOCK_BYTES", 4096)  # the ids over several batches
+    rows = [{"id": f"T{i}"} for i in range(200)] + [{"id": value} for value in ids]
+    path = tmp_path / "supporters.csv"
+    path.write_text(lines(*rows), encoding="utf-8")
+    with open_table(path, "") as table:
+        layout = arrowcsv.Layout(table.delimiter, len(table.header), _positions(table))
+    distinct = arrowcsv.DistinctIds()
+    assert len(list(arrowcsv.read_batches(path, layout, distinct))) > 3
+    assert distinct.proved is proved
+    assert_alike(path, arrow=True)

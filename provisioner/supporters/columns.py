@@ -24,14 +24,19 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from itertools import compress, repeat
 from operator import itemgetter, not_
-from typing import Any, Generic, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import checks
 from .normalize import DEFAULT_REGION, canonical_phone_pattern, normalize_email, normalize_phone
 from .records import CHANNELS, COLUMNS, OPTIONAL_COLUMNS, Supporter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# numpy is imported where it is used, on first use (already loaded by then when Arrow
+# reads the file): a deploy that reads no rows, and the Lambda package, which has no
+# numpy, import this module without it.
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -85,12 +90,16 @@ class Encoded(Sequence[str]):
 
     def rows_in(self, codes: Sequence[int]) -> list[int]:
         """The rows, in order, whose value is one of the distinct values at `codes`."""
+        import numpy as np
+
         return np.flatnonzero(np.isin(self.indices, codes)).tolist()
 
 
 def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
     """A one-dimensional array of `values` themselves (np.array would make a tuple of
     tags a row of a two-dimensional array)."""
+    import numpy as np
+
     return np.fromiter(values, dtype=object, count=len(values))
 
 
@@ -201,11 +210,16 @@ class ChunkValidator:
         return {name: pattern.one.pattern for name, (pattern, _) in self._normalised.items()}
 
     def validate_columns(
-        self, columns: Sequence[Sequence[str]], canonical: frozenset[str] = frozenset()
+        self,
+        columns: Sequence[Sequence[str]],
+        canonical: frozenset[str] = frozenset(),
+        claim_ids: bool = True,
     ) -> tuple[list[Supporter], Problems]:
         """Like `validate`, for records given as one column per COLUMNS (all present,
         all of one length); any low-cardinality column may be `Encoded`. `canonical`:
-        columns whose every value the caller proved matches `canonical_patterns()`."""
+        columns whose every value the caller proved matches `canonical_patterns()`.
+        `claim_ids=False` leaves duplicate ids to the caller, who then refuses every
+        valid record whose id an earlier valid record has (`duplicate_id`)."""
         problems: Problems = {}
         values: dict[str, Sequence[Any]] = {}
         for name, column in zip(COLUMNS, columns, strict=True):
@@ -220,7 +234,8 @@ class ChunkValidator:
         raw = dict(zip(COLUMNS, columns, strict=True))
         for channel in CHANNELS:
             _check_consent_proof(channel, raw, self._memos[f"{channel}_consent"], problems)
-        self._duplicates(values["id"], problems)
+        if claim_ids:
+            self._duplicates(values["id"], problems)
         records: Any = zip(*values.values(), strict=True)
         if problems:
             records = compress(records, [i not in problems for i in range(len(columns[0]))])
@@ -252,9 +267,14 @@ class ChunkValidator:
                 if index in problems:
                     continue
                 if value in self._seen_ids or value in in_chunk:
-                    problems[index] = [f"duplicate id {value!r} (an earlier line has it)"]
+                    problems[index] = [duplicate_id(value)]
                 in_chunk.add(value)
         self._seen_ids |= unique
+
+
+def duplicate_id(value: str) -> str:
+    """The reason a valid record is refused when an earlier valid record has its id."""
+    return f"duplicate id {value!r} (an earlier line has it)"
 
 
 def _check_consent_proof(
@@ -264,6 +284,8 @@ def _check_consent_proof(
 
     Checked on whole columns with numpy: an encoded column's values are judged once per
     distinct value, and only the rows that lack a proof are walked in Python."""
+    import numpy as np
+
     given = _row_flags(raw[f"{channel}_consent"], partial(map, consent.__getitem__))
     for name in (f"{channel}_consent_date", f"{channel}_consent_source"):
         unproved = given & _row_flags(raw[name], _blanks)  # an invalid value has its own reason
@@ -282,6 +304,8 @@ def _row_flags(
 ) -> npt.NDArray[np.bool_]:
     """Each row's flag as `judge` gives it for a list of values (an invalid consent is
     False); an encoded column's distinct values are judged once each."""
+    import numpy as np
+
     values = column.values if isinstance(column, Encoded) else column
     flags = np.fromiter(judge(values), dtype=bool, count=len(values))
     return flags[column.indices] if isinstance(column, Encoded) else flags

@@ -9,13 +9,15 @@ never dropped silently. Records are validated a chunk at a time, column by colum
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..gcpause import gc_paused
-from .columns import ChunkValidator, Problems
+from .columns import ChunkValidator, Problems, duplicate_id
 from .csvfile import Chunk, CsvTable, open_table
 from .errors import SupporterFileError
 from .normalize import DEFAULT_REGION, normalize_email, normalize_phone
@@ -105,23 +107,78 @@ def _read_with_arrow(
     """The file read by Arrow, or None when the csv module must read it (`arrowcsv`)."""
     if table.line_num != 1:
         return None  # a quoted newline in the header: record lines are not line numbers
-    from .arrowcsv import Layout, NotForArrow, read_batches  # pyarrow takes 0.1 s to import
+    from .arrowcsv import DistinctIds, Layout, NotForArrow, read_batches  # 0.1 s to import
 
     ingestion = Ingestion(path=table.path, delimiter=table.delimiter)
     validator = _validator(table, positions, geography)
     layout = Layout(table.delimiter, len(table.header), positions, validator.canonical_patterns())
+    distinct = DistinctIds()
+    kept: list[_KeptRecords] = []
     try:
-        for batch in read_batches(table.path, layout):
-            rows, problems = validator.validate_columns(batch.columns, batch.canonical)
+        for batch in read_batches(table.path, layout, distinct):
+            # Ids are claimed once for the whole file, below, most often proved distinct
+            # by Arrow without a look at them here.
+            rows, problems = validator.validate_columns(
+                batch.columns, batch.canonical, claim_ids=False
+            )
             ingestion.rows.extend(rows)
             ingestion.quarantined.extend(
                 # One record per line (arrowcsv's condition): the header is line 1.
                 Quarantined(batch.first + i + 2, "; ".join(why), table.raw(batch.fields(i)))
                 for i, why in problems.items()
             )
+            kept.append(_KeptRecords(batch.first, batch.table.num_rows, frozenset(problems)))
     except NotForArrow:
         return None
+    if not distinct.proved:
+        _refuse_duplicate_ids(ingestion, table, kept)
     return ingestion
+
+
+@dataclass(frozen=True)
+class _KeptRecords:
+    """Which records of one Arrow batch became rows: all but the refused ones."""
+
+    first: int  # the batch's first record: 0 is line 2
+    count: int
+    refused: frozenset[int]
+
+    def lines(self) -> Iterator[int]:
+        return (self.first + i + 2 for i in range(self.count) if i not in self.refused)
+
+
+def _refuse_duplicate_ids(ingestion: Ingestion, table: CsvTable, kept: list[_KeptRecords]) -> None:
+    """Refuse each row whose id an earlier row has, as the csv module's path does chunk
+    by chunk (`ChunkValidator`): only a valid record claims its id, so that a broken
+    record never makes the valid one with the same id look like a duplicate."""
+    ids = list(map(attrgetter("id"), ingestion.rows))
+    if len(set(ids)) == len(ids):
+        return
+    seen: set[str] = set()
+    later = []  # rows whose id an earlier row claimed
+    for index, value in enumerate(ids):
+        if value in seen:
+            later.append(index)
+        seen.add(value)
+    lines = list(chain.from_iterable(batch.lines() for batch in kept))  # each row's line
+    assert len(lines) == len(ids)
+    raw = _raw_records(table, {lines[index] for index in later})
+    ingestion.quarantined.extend(
+        Quarantined(lines[index], duplicate_id(ids[index]), raw[lines[index]]) for index in later
+    )
+    refused = set(later)
+    ingestion.rows = [row for index, row in enumerate(ingestion.rows) if index not in refused]
+
+
+def _raw_records(table: CsvTable, lines: set[int]) -> dict[int, str]:
+    """The raw text of the records at `lines`, read again from a file of one record a
+    line (arrowcsv's condition), where the csv module reads each line as Arrow did."""
+    found = {}
+    with table.path.open(encoding="utf-8", newline="") as handle:
+        for line, text in enumerate(handle, start=1):
+            if line in lines:
+                found[line] = table.raw(next(csv.reader([text], delimiter=table.delimiter)))
+    return found
 
 
 def _ingest_chunks(
