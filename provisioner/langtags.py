@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from provisioner.keptfile import keep_file
+
 _lock = threading.Lock()
 _kept: dict[Path | None, set[str]] = {}  # memo file (None: none) -> tags known valid
 
@@ -81,13 +83,7 @@ def _read(memo: Path) -> set[str]:
 
 def _write(memo: Path, known: set[str]) -> None:
     data = {"langcodes": _installed(), "valid": sorted(known)}
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        temp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(temp, memo)  # whole or not at all, for a run reading it meanwhile
-    except OSError:
-        return
+    keep_file(memo, json.dumps(data).encode())  # whole or not at all (keptfile.py)
 
 
 @cache

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import shutil
 import sys
-import tempfile
 import types
 from functools import cache
 from pathlib import Path
 
 import jinja2
 from jinja2.bccache import Bucket
+
+from provisioner.keptfile import keep_file
 
 RENDER_CODE = Path(__file__).resolve().parent  # provisioner/render/: what compiles
 
@@ -80,12 +80,11 @@ class DiskCode:
             return
         try:
             self._prepare()
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as file:
-                file.write(bucket.checksum.encode() + b"\n" + marshal.dumps(bucket.code))
-            os.replace(temp, self.folder / bucket.key)
         except OSError:
             return
+        keep_file(
+            self.folder / bucket.key, bucket.checksum.encode() + b"\n" + marshal.dumps(bucket.code)
+        )
 
     def _prepare(self) -> None:
         if self._made:

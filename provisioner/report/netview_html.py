@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from provisioner.render.codecache import DiskCode
+from provisioner.render.sharing import SharedCode
 from provisioner.report.netview import CHART_DAYS, MEASURES
 
 LABELS = {"pledges": "pledges", "volunteers": "volunteers", "signups": "sign-ups"}
@@ -43,25 +43,12 @@ KIND = "reports-" + hashlib.sha256(repr(sorted(OPTIONS.items())).encode()).hexdi
 CACHE = Path(".cache") / "templates"  # under the output folder, as render/codecache.py
 
 
-class _KeptCode(jinja2.BytecodeCache):
-    """Jinja's bytecode cache over the output's DiskCode (checksummed marshal files)."""
-
-    def __init__(self, disk: DiskCode) -> None:
-        self.disk = disk
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        self.disk.load(bucket)
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self.disk.dump(bucket)
-
-
 @cache
 def _template(kept: Path | None = None) -> jinja2.Template:
     """network.html compiled, or loaded from `kept` (an output's template cache)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        bytecode_cache=None if kept is None else _KeptCode(DiskCode(kept, KIND)),
+        bytecode_cache=None if kept is None else SharedCode(DiskCode(kept, KIND)),
         **OPTIONS,
     )
     env.filters["age"] = human_age

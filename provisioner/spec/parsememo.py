@@ -7,8 +7,8 @@ file's path and stat, and a later run whose spec has that stat loads it instead.
 stat proves the bytes by the one rule of `filestat.py` (a file written too recently is
 parsed every time, and never kept). Data marshal cannot hold (a YAML date) is not kept.
 
-The memo is marshal data, never pickle, written whole (a temporary file renamed over)
-and only by `save`, which a deploy calls once it holds its lock and writes its output
+The memo is marshal data, never pickle, written whole (`keptfile.py`) and only by
+`save`, which a deploy calls once it holds its lock and writes its output
 (input refused: nothing written); validate, plan and check never write it. Like the
 template cache beside it, it is trusted as the deploying user's own: whoever can write
 the output folder can already change what it serves.
@@ -17,13 +17,12 @@ the output folder can already change what it serves.
 from __future__ import annotations
 
 import marshal
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from provisioner.filestat import Stat, is_racy, stat_of
+from provisioner.keptfile import keep_file
 from provisioner.spec.yamlsource import YamlSource, load_yaml
 
 FORMAT = 1  # bump when what load_yaml makes changes shape
@@ -51,16 +50,8 @@ def save(memo: Path) -> None:
     """Write what this run parsed anew into `memo` (nothing when it loaded the memo)."""
     with _lock:
         data = _pending.pop(memo, None)
-    if data is None:
-        return
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=memo.parent, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, memo)
-    except OSError:  # a memo that cannot be written is only slower
-        return
+    if data is not None:
+        keep_file(memo, data)
 
 
 def _key(path: Path, stat: Stat | None) -> tuple[Any, ...]:

@@ -86,7 +86,7 @@ class Encoded(Sequence[str]):
     def expand(self, validated: Sequence[Any]) -> list[Any]:
         """Each row's value, given the validated value of each distinct one: the very
         objects of `validated` (shared by every row that has them, never copies)."""
-        return _objects(validated).take(self.indices).tolist()
+        return object_array(validated).take(self.indices).tolist()
 
     def rows_in(self, codes: Sequence[int]) -> list[int]:
         """The rows, in order, whose value is one of the distinct values at `codes`."""
@@ -95,9 +95,9 @@ class Encoded(Sequence[str]):
         return np.flatnonzero(np.isin(self.indices, codes)).tolist()
 
 
-def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+def object_array(values: Sequence[Any]) -> npt.NDArray[np.object_]:
     """A one-dimensional array of `values` themselves (np.array would make a tuple of
-    tags a row of a two-dimensional array)."""
+    tags a row of a two-dimensional array, and a list of bytes fixed-width strings)."""
     import numpy as np
 
     return np.fromiter(values, dtype=object, count=len(values))

@@ -36,6 +36,7 @@ from ..csvsafe import (
     rows_with_cr,
 )
 from ..gcpause import gc_paused
+from .columns import object_array
 from .errors import SupporterConfigError
 from .exportcolumns import ExportColumns
 from .exports import FILES, LAYOUTS, Exports, Layout, check_names
@@ -219,20 +220,12 @@ def _flags(flags: bytes) -> Flags:
     return np.frombuffer(flags, dtype=np.uint8).view(np.bool_)
 
 
-def _objects(pieces: Pieces) -> Objects:
-    """`pieces` as an object array: the same bytes objects (numpy would otherwise
-    read a list of bytes as fixed-width strings)."""
-    array = np.empty(len(pieces), dtype=object)
-    array[:] = pieces
-    return array
-
-
 def _by_rank(compact: Pieces, flags: bytes | None) -> Objects:
     """Lines of the flagged rows placed at their ranks, None elsewhere."""
     if flags is None:
-        return _objects(compact)
+        return object_array(compact)
     lines = np.full(len(flags), None, dtype=object)
-    lines[_flags(flags)] = _objects(compact)
+    lines[_flags(flags)] = object_array(compact)
     return lines
 
 

@@ -152,14 +152,14 @@ def _refuse_duplicate_ids(ingestion: Ingestion, table: CsvTable, kept: list[_Kep
     by chunk (`ChunkValidator`): only a valid record claims its id, so that a broken
     record never makes the valid one with the same id look like a duplicate."""
     ids = list(map(attrgetter("id"), ingestion.rows))
-    if len(set(ids)) == len(ids):
-        return
     seen: set[str] = set()
     later = []  # rows whose id an earlier row claimed
     for index, value in enumerate(ids):
         if value in seen:
             later.append(index)
         seen.add(value)
+    if not later:
+        return
     lines = list(chain.from_iterable(batch.lines() for batch in kept))  # each row's line
     assert len(lines) == len(ids)
     raw = _raw_records(table, {lines[index] for index in later})

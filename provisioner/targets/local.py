@@ -182,8 +182,7 @@ class LocalTarget(Target):
                 target = os.readlink(self.out / area / build.slug)
             except OSError:  # never published: staged as usual
                 continue
-            wanted = {path: build.sha256(area, path) for path in build.files[area]}
-            if Path(target).parts[:1] == (LIVE,) and live.area(area) == wanted:
+            if Path(target).parts[:1] == (LIVE,) and live.area(area) == build.manifest().area(area):
                 kept.add(area)
         return kept
 
